@@ -1,0 +1,120 @@
+"""Opening a result store: any SQLAlchemy URL, SQLite (WAL) by default, schema checked."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+from sqlmodel import Session, SQLModel, select
+
+from nasplat.errors import StoreError
+from nasplat.store.tables import SCHEMA_VERSION, MetaRow
+
+
+class Store:
+    """A connection to a result store; ``session()`` gives a transaction.
+
+    ``create=True`` makes the store (file and tables) when it does not exist yet; otherwise
+    a missing store is a :class:`StoreError` and nothing is written.
+    """
+
+    def __init__(self, url: str, *, create: bool = False) -> None:
+        self.url = url
+        self.engine = _engine(url, create)
+        self._check_schema(create)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the backend is SQLite (locking differs; nothing else should)."""
+        return self.engine.dialect.name == "sqlite"
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
+
+    def _check_schema(self, create: bool) -> None:
+        try:
+            tables = set(inspect(self.engine).get_table_names())
+        except (OperationalError, DatabaseError) as exc:
+            raise StoreError(f"cannot open result store {self.url}: {_reason(exc)}. Check the "
+                             f"--storage URL, or that the file is a nasplat store") from None
+        if "nasplat_meta" not in tables:
+            if tables:
+                raise StoreError(f"{self.url} is a database, but not a nasplat result store "
+                                 f"(it has tables {', '.join(sorted(tables)[:5])}): "
+                                 f"use another --storage")
+            if not create:
+                raise StoreError(f"no result store at {self.url}: run `nasplat run` first, or "
+                                 f"pass --storage with the URL of an existing store")
+            SQLModel.metadata.create_all(self.engine)
+            with self.session() as session:
+                session.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
+        with self.session() as session:
+            row = session.exec(select(MetaRow).where(MetaRow.key == "schema_version")).first()
+        version = int(row.value) if row else 0
+        if version != SCHEMA_VERSION:
+            newer = "a newer" if version > SCHEMA_VERSION else "an older"
+            raise StoreError(f"result store {self.url} has schema version {version}, made by "
+                             f"{newer} nasplat; this nasplat reads version {SCHEMA_VERSION}. "
+                             f"Install the nasplat that made it, or start a new store")
+        if create:
+            SQLModel.metadata.create_all(self.engine)  # tables added within a version
+
+
+def _engine(url: str, create: bool) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"storage URL {url!r} does not parse: use e.g. sqlite:///nasplat.db "
+                         f"or postgresql://user@host/dbname") from None
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database)
+            if not path.exists() and not create:
+                raise StoreError(f"no result store at {path}: run `nasplat run` first, or "
+                                 f"pass --storage with the URL of an existing store")
+            if not path.parent.exists():
+                raise StoreError(f"cannot create result store {path}: folder {path.parent} "
+                                 f"does not exist")
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreError(f"storage URL {url!r}: no driver for '{parsed.drivername}' "
+                         f"({exc}); install it, e.g. pip install psycopg2-binary") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable at every checkpoint; safe in WAL
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _reason(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0]

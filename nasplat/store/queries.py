@@ -1,0 +1,151 @@
+"""Named read queries over the result store: the engine and CLI call these, never raw SQL."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from nasplat.errors import StudyNotFound, unknown_name
+from nasplat.store._store import Store
+from nasplat.store.tables import (FINISHED, ArtifactRow, IntermediateRow, MetricRow,
+                                  StrategyStateRow, StudyRow, TrialParentRow, TrialRow)
+
+
+def get_study(store: Store, name: str) -> StudyRow:
+    """The study called ``name``, or :class:`StudyNotFound` listing the studies there are."""
+    with store.session() as session:
+        row = session.exec(select(StudyRow).where(StudyRow.name == name)).first()
+        if row is None:
+            names = session.exec(select(StudyRow.name)).all()
+    if row is None:
+        raise StudyNotFound(unknown_name("study", name, names, f"in {store.url}; "
+                                         f"`nasplat studies` lists them"))
+    return row
+
+
+def find_study(store: Store, name: str) -> StudyRow | None:
+    """The study called ``name``, or ``None``."""
+    with store.session() as session:
+        return session.exec(select(StudyRow).where(StudyRow.name == name)).first()
+
+
+def list_studies(store: Store) -> list[tuple[StudyRow, dict[str, int]]]:
+    """Every study with its trial counts by status."""
+    with store.session() as session:
+        studies = session.exec(select(StudyRow).order_by(StudyRow.id)).all()
+        counts = session.exec(
+            select(TrialRow.study_id, TrialRow.status, func.count())
+            .group_by(TrialRow.study_id, TrialRow.status)).all()
+    by_study: dict[int, dict[str, int]] = defaultdict(dict)
+    for study_id, status, n in counts:
+        by_study[study_id][status] = n
+    return [(s, by_study.get(s.id or 0, {})) for s in studies]
+
+
+def trials(store: Store, study_id: int, statuses: Sequence[str] | None = None
+           ) -> list[TrialRow]:
+    """The trials of a study, by number, optionally only those of some statuses."""
+    query = select(TrialRow).where(TrialRow.study_id == study_id)
+    if statuses:
+        query = query.where(col(TrialRow.status).in_(statuses))
+    with store.session() as session:
+        return list(session.exec(query.order_by(TrialRow.number)).all())
+
+
+def trial_by_number(store: Store, study_id: int, number: int) -> TrialRow | None:
+    """The trial with ``number`` in a study, or ``None``."""
+    with store.session() as session:
+        return session.exec(select(TrialRow).where(
+            TrialRow.study_id == study_id, TrialRow.number == number)).first()
+
+
+def metrics(store: Store, trial_ids: Iterable[int]) -> dict[int, dict[str, float]]:
+    """Every metric of the given trials: ``{trial_id: {name: value}}``."""
+    ids = list(trial_ids)
+    out: dict[int, dict[str, float]] = {i: {} for i in ids}
+    with store.session() as session:
+        for chunk in _chunks(ids, 500):
+            rows = session.exec(select(MetricRow).where(col(MetricRow.trial_id).in_(chunk)))
+            for row in rows:
+                out[row.trial_id][row.name] = row.value
+    return out
+
+
+def study_metrics(store: Store, study_id: int) -> dict[int, dict[str, float]]:
+    """Every metric of every trial of a study: ``{trial_id: {name: value}}``."""
+    out: dict[int, dict[str, float]] = defaultdict(dict)
+    with store.session() as session:
+        rows = session.exec(select(MetricRow).join(TrialRow).where(TrialRow.study_id == study_id))
+        for row in rows:
+            out[row.trial_id][row.name] = row.value
+    return out
+
+
+def parents(store: Store, trial_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Parent trial ids of the given trials."""
+    ids = list(trial_ids)
+    out: dict[int, list[int]] = {i: [] for i in ids}
+    with store.session() as session:
+        for chunk in _chunks(ids, 500):
+            for row in session.exec(select(TrialParentRow).where(
+                    col(TrialParentRow.trial_id).in_(chunk))):
+                out[row.trial_id].append(row.parent_id)
+    return out
+
+
+def intermediate_values(store: Store, trial_id: int) -> list[IntermediateRow]:
+    """A trial's learning curve, by step."""
+    with store.session() as session:
+        return list(session.exec(select(IntermediateRow).where(
+            IntermediateRow.trial_id == trial_id).order_by(IntermediateRow.step)).all())
+
+
+def artifacts(store: Store, trial_id: int) -> dict[str, str]:
+    """A trial's artifacts: ``{name: path}``."""
+    with store.session() as session:
+        rows = session.exec(select(ArtifactRow).where(ArtifactRow.trial_id == trial_id)).all()
+    return {r.name: r.path for r in rows}
+
+
+def budget_used(store: Store, study_id: int, count_infeasible: bool) -> int:
+    """Trials that count toward the budget: every trial, less never-evaluated infeasible ones."""
+    query = select(func.count()).select_from(TrialRow).where(TrialRow.study_id == study_id)
+    if not count_infeasible:
+        query = query.where(TrialRow.status != "infeasible")
+    with store.session() as session:
+        return int(session.exec(query).one())
+
+
+def known_hashes(store: Store, study_id: int, hashes: Iterable[str]) -> set[str]:
+    """Which of ``hashes`` a trial of the study already has."""
+    wanted = list(set(hashes))
+    found: set[str] = set()
+    with store.session() as session:
+        for chunk in _chunks(wanted, 500):
+            found.update(session.exec(select(TrialRow.genome_hash).where(
+                TrialRow.study_id == study_id, col(TrialRow.genome_hash).in_(chunk))).all())
+    return found
+
+
+def finished(store: Store, study_id: int) -> list[tuple[TrialRow, dict[str, float]]]:
+    """Finished trials of a study with their metrics, by number."""
+    rows = trials(store, study_id, FINISHED)
+    values = study_metrics(store, study_id)
+    return [(row, values.get(row.id or 0, {})) for row in rows]
+
+
+def strategy_state(store: Store, study_id: int) -> Any | None:
+    """The strategy state saved for a study, or ``None``."""
+    with store.session() as session:
+        row = session.get(StrategyStateRow, study_id)
+    return json.loads(row.state_json) if row else None
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

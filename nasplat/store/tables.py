@@ -1,0 +1,118 @@
+"""The result store's tables: plain, long-format, queryable with ordinary SQL.
+
+Bump ``SCHEMA_VERSION`` with every change to these tables, and teach
+``nasplat.store._store.migrate`` the step from the previous version.
+"""
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+TRIAL_STATUSES = ("queued", "running", "complete", "failed", "infeasible")
+FINISHED = ("complete", "failed", "infeasible")
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class MetaRow(SQLModel, table=True):
+    """Key-value facts about the store itself, such as its schema version."""
+
+    __tablename__ = "nasplat_meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class StudyRow(SQLModel, table=True):
+    """One study: a search of one space with one strategy toward some objectives."""
+
+    __tablename__ = "studies"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    space: str
+    strategy: str
+    config_json: str
+    directions_json: str
+    """JSON list of ``{"name": ..., "direction": "min"|"max"}``, in objective order."""
+    created_at: datetime = Field(default_factory=utcnow)
+    elapsed_seconds: float = 0.0
+    """Run time spent on the study so far, over every run that resumed it."""
+
+
+class TrialRow(SQLModel, table=True):
+    """One architecture proposed in a study, and what became of it."""
+
+    __tablename__ = "trials"
+    __table_args__ = (
+        UniqueConstraint("study_id", "number"),
+        Index("ix_trials_study_status", "study_id", "status"),
+        Index("ix_trials_study_hash", "study_id", "genome_hash"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="studies.id")
+    number: int
+    genome_json: str
+    genome_hash: str
+    status: str = "queued"
+    error: Optional[str] = None
+    violation: Optional[float] = None
+    seed: int = 0
+    fidelity: Optional[float] = None
+    attempts: int = 0
+    worker: Optional[str] = None
+    ask_seconds: Optional[float] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: Optional[datetime] = None
+    finished_at: Optional[datetime] = None
+    heartbeat_at: Optional[datetime] = None
+
+
+class TrialParentRow(SQLModel, table=True):
+    """Lineage: ``parent_id`` is a parent of ``trial_id`` (mutation, crossover, inheritance)."""
+
+    __tablename__ = "trial_parents"
+    trial_id: int = Field(foreign_key="trials.id", primary_key=True)
+    parent_id: int = Field(foreign_key="trials.id", primary_key=True)
+
+
+class MetricRow(SQLModel, table=True):
+    """One named value of a trial (objective or other metric), in long format."""
+
+    __tablename__ = "metrics"
+    trial_id: int = Field(foreign_key="trials.id", primary_key=True)
+    name: str = Field(primary_key=True)
+    value: float
+
+
+class IntermediateRow(SQLModel, table=True):
+    """A point of a learning curve: the value of ``name`` at ``step`` of a trial."""
+
+    __tablename__ = "intermediate_values"
+    trial_id: int = Field(foreign_key="trials.id", primary_key=True)
+    step: int = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    value: float
+
+
+class ArtifactRow(SQLModel, table=True):
+    """A file a trial produced (checkpoint, plot), by path."""
+
+    __tablename__ = "artifacts"
+    trial_id: int = Field(foreign_key="trials.id", primary_key=True)
+    name: str = Field(primary_key=True)
+    path: str
+
+
+class StrategyStateRow(SQLModel, table=True):
+    """The serialised state of a study's strategy, saved with every ask and tell."""
+
+    __tablename__ = "strategy_states"
+    study_id: int = Field(foreign_key="studies.id", primary_key=True)
+    state_json: str
+    updated_at: datetime = Field(default_factory=utcnow)

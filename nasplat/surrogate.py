@@ -1,0 +1,26 @@
+"""The Surrogate interface: predicts objective values of unseen genomes from their encodings."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Surrogate(Protocol):
+    """Learns ``encode(genome) -> objective values`` and predicts with uncertainty.
+
+    ``X`` is (n, d) encodings, ``Y`` is (n, m) objective values in minimisation form.
+    ``predict`` returns ``(mean, std)``, each (k, m).
+    """
+
+    name: ClassVar[str]
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> None:
+        """Fit to observed encodings and values."""
+        ...
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive mean and standard deviation per objective."""
+        ...

@@ -1,0 +1,1 @@
+"""Bundled search spaces, installed as ``nasplat.spaces``; each registers through an entry point."""
