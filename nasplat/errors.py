@@ -44,4 +44,4 @@ def unknown_name(kind: str, name: str, known: Iterable[str], hint: str = "") -> 
     guess = f" Did you mean '{close[0]}'?" if close else ""
     listed = ", ".join(known) if known else "none"
     more = f" ({hint})" if hint else ""
-    return f"unknown {kind} '{name}'.{guess} Installed: {listed}{more}."
+    return f"unknown {kind} '{name}'.{guess} Available: {listed}{more}."

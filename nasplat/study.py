@@ -137,14 +137,14 @@ def prepare(config: StudyConfig | dict[str, Any], *, listener: ProgressListener 
     """An :class:`Engine` for ``config``: a new study, or the stored one it names (resumed)."""
     if isinstance(config, dict):
         config = validate_config(config)
-    store = Store(config.storage, create=True)
-    existing = queries.find_study(store, config.study) if config.study else None
+    existing = _existing_study(config)
     if existing is not None:
-        config = _merge_resume(StudyConfig.model_validate_json(
-            json.dumps(json.loads(existing.config_json))), config)
-        problem = resolve(config)
-        return Engine(store, existing, problem, listener=listener, artifact_root=artifact_root)
-    problem = resolve(config)
+        store, row = existing
+        config = _merge_resume(StudyConfig.model_validate_json(row.config_json), config)
+        return Engine(store, row, resolve(config), listener=listener,
+                      artifact_root=artifact_root)
+    problem = resolve(config)  # before anything is written: bad input leaves no store behind
+    store = Store(config.storage, create=True)
     name = config.study or _auto_name(config)
     config = config.model_copy(update={"study": name})
     row = writes.create_study(store, name, config.space.name, config.strategy.name,
@@ -171,6 +171,19 @@ def resume_config(name: str, storage: str, overrides: dict[str, Any]) -> StudyCo
         data[key] = {**data.get(key, {}), **value}
     data["storage"] = storage
     return validate_config(data, f"study '{name}'")
+
+
+def _existing_study(config: StudyConfig) -> tuple[Store, StudyRow] | None:
+    if not config.study:
+        return None
+    try:
+        store = Store(config.storage)
+    except StoreError as exc:
+        if str(exc).startswith("no result store"):
+            return None
+        raise
+    row = queries.find_study(store, config.study)
+    return (store, row) if row is not None else None
 
 
 def _merge_resume(stored: StudyConfig, given: StudyConfig) -> StudyConfig:

@@ -149,3 +149,47 @@ def strategy_state(store: Store, study_id: int) -> Any | None:
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+READ_ONLY_ACTIONS = {"SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"}
+
+
+def read_only(store: Store, sql: str, limit: int | None = None
+              ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one SQL statement that may only read; any write is refused by the database itself.
+
+    SQLite enforces this with an authorizer that allows reads alone (no INSERT, UPDATE,
+    DELETE, DROP, ATTACH, PRAGMA ...); PostgreSQL with a READ ONLY transaction. The
+    transaction is always rolled back.
+    """
+    import sqlite3
+
+    from nasplat.errors import StoreError
+
+    raw = store.engine.raw_connection()
+    try:
+        dbapi = raw.driver_connection
+        cursor = raw.cursor()
+        if store.is_sqlite:
+            allowed = {getattr(sqlite3, name) for name in READ_ONLY_ACTIONS}
+            dbapi.set_authorizer(  # type: ignore[union-attr]
+                lambda action, *_: sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY)
+        else:
+            cursor.execute("SET TRANSACTION READ ONLY")
+        try:
+            cursor.execute(sql)
+            columns = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
+        except Exception as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if "not authorized" in text or "read-only" in text or "read only" in text:
+                raise StoreError(f"query refused: `nasplat query` only reads ({text}); "
+                                 f"write through nasplat's commands instead") from None
+            raise StoreError(f"query failed: {text}") from None
+        finally:
+            raw.rollback()
+            if store.is_sqlite:
+                dbapi.set_authorizer(None)  # type: ignore[union-attr]
+        return columns, [tuple(r) for r in rows]
+    finally:
+        raw.close()

@@ -1,0 +1,74 @@
+"""The ``nasplat`` command line: one module per command group, errors become messages here."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from nasplat import registry
+from nasplat.errors import NasplatError
+
+
+class _UserError(click.ClickException):
+    """A NasplatError shown as ``Error: <message>`` with exit code 2."""
+
+    exit_code = 2
+
+
+class NasplatGroup(click.Group):
+    """The one place a :class:`NasplatError` becomes a message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; show nasplat's errors without a traceback unless --debug."""
+        try:
+            return super().invoke(ctx)
+        except NasplatError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            raise _UserError(str(exc)) from None
+
+
+@click.group(cls=NasplatGroup)
+@click.version_option(package_name="nasplat")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Multi-objective neural architecture search.
+
+    Describe what to search (--space), what to want (objectives, constraints) and how to
+    search (--strategy); every trial lands in a SQL result store.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _add_commands() -> None:
+    from nasplat.cli.export import export_command
+    from nasplat.cli.plugins import plugins_command
+    from nasplat.cli.query import query_command
+    from nasplat.cli.run import run_command
+    from nasplat.cli.spaces import spaces_group
+    from nasplat.cli.studies import pareto_command, studies_command, trials_command
+
+    for command in (run_command, plugins_command, spaces_group, studies_command,
+                    trials_command, pareto_command, export_command, query_command):
+        cli.add_command(command)
+    try:
+        from nasplat.cli.datasets import datasets_command
+    except ImportError:
+        pass
+    else:
+        cli.add_command(datasets_command)
+    try:
+        registry.get().hook.nasplat_register_commands(cli=cli)
+    except Exception as exc:  # a plugin's commands must not take the CLI down
+        print(f"nasplat: warning: a plugin failed to add commands: {exc!r}", file=sys.stderr)
+
+
+_add_commands()
+
+
+def main() -> None:
+    """Entry point of the ``nasplat`` script."""
+    cli(prog_name="nasplat")

@@ -1,0 +1,114 @@
+"""``nasplat run``: start a study, or resume one with ``--study NAME``."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import click
+
+from nasplat.cli._options import storage_option
+from nasplat.cli.studies import print_pareto
+from nasplat.config import load_config_file, parse_value, set_path, validate_config
+from nasplat.errors import ConfigError
+from nasplat.progress import RichProgress
+from nasplat.store import Store, queries
+from nasplat.study import Study, prepare
+
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
+
+
+@click.command("run")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Study config file (.toml or .yaml); flags override it.")
+@click.option("--space", help="Search space name (see `nasplat spaces`).")
+@click.option("--strategy", help="Strategy name (default: random).")
+@click.option("--budget", type=int, help="Number of trials (total, across resumes).")
+@click.option("--seconds", type=float, help="Run-time budget in seconds (total).")
+@click.option("--seed", type=int, help="Random seed of the study.")
+@click.option("--study", help="Study name; an existing study of that name is resumed.")
+@click.option("--dataset", help="Dataset name (default: the space's).")
+@click.option("--objective", "objectives", multiple=True,
+              help="Objective NAME or NAME:min / NAME:max; repeat for several.")
+@click.option("--constraint", "constraints", multiple=True,
+              help="Constraint such as 'params<=3e6' or 'params>=1e6'; repeat for several.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Any config value, e.g. --set space.options.width=0.75 --set trainer.epochs=3")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@storage_option
+def run_command(config_path: str | None, space: str | None, strategy: str | None,
+                budget: int | None, seconds: float | None, seed: int | None, study: str | None,
+                dataset: str | None, objectives: tuple[str, ...], constraints: tuple[str, ...],
+                assignments: tuple[str, ...], quiet: bool, storage: str) -> None:
+    """Search a space, storing every trial; print the Pareto front at the end."""
+    data = load_config_file(config_path) if config_path else {}
+    stored = _stored_config(study, storage) if study else None
+    if stored is not None:
+        data = {**stored, **{k: v for k, v in data.items() if k == "budget"}}
+    source = config_path or "command line"
+    flags: dict[str, Any] = {"space": space, "strategy": strategy, "seed": seed,
+                             "study": study, "dataset": dataset, "storage": storage}
+    for key, value in flags.items():
+        if value is not None:
+            data[key] = value if key in ("seed", "study", "storage") or not isinstance(
+                data.get(key), dict) else {**data[key], "name": value}
+    if budget is not None:
+        set_path(data, "budget.trials", budget)
+    if seconds is not None:
+        set_path(data, "budget.seconds", seconds)
+    if objectives:
+        data["objectives"] = [_objective(text) for text in objectives]
+    for text in constraints:
+        name, bound = _constraint(text)
+        data.setdefault("constraints", {}).setdefault(name, {}).update(bound)
+    for text in assignments:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {text!r}: write KEY=VALUE, e.g. --set trainer.epochs=3")
+        set_path(data, key.strip(), parse_value(value))
+    if "space" not in data:
+        raise ConfigError("no search space given: pass --space NAME (`nasplat spaces` lists "
+                          "them), --config FILE, or --study NAME of a study to resume")
+    config = validate_config(data, source)
+    if quiet:
+        engine = prepare(config)
+        summary = engine.run()
+    else:
+        with RichProgress() as progress:
+            engine = prepare(config, listener=progress)
+            summary = engine.run()
+    counts = ", ".join(f"{n} {k}" for k, n in summary.counts.items() if n) or "no trials"
+    click.echo(f"study '{summary.study.name}': {summary.reason} ({counts}) in "
+               f"{summary.seconds:.1f} s; store {config.storage}")
+    print_pareto(Study(engine.store, summary.study), "table")
+
+
+def _stored_config(name: str, storage: str) -> dict[str, Any] | None:
+    try:
+        store = Store(storage)
+    except Exception:
+        return None
+    row = queries.find_study(store, name)
+    return json.loads(row.config_json) if row else None
+
+
+def _objective(text: str) -> dict[str, str]:
+    name, _, direction = text.partition(":")
+    if direction and direction not in ("min", "max"):
+        raise ConfigError(f"--objective {text!r}: the direction must be min or max, "
+                          f"e.g. --objective params:min")
+    return {"name": name, "direction": direction} if direction else {"name": name}
+
+
+def _constraint(text: str) -> tuple[str, dict[str, float]]:
+    match = _CONSTRAINT.match(text)
+    if not match:
+        raise ConfigError(f"--constraint {text!r}: write NAME<=VALUE or NAME>=VALUE, "
+                          f"e.g. --constraint 'params<=3e6'")
+    name, op, value = match.groups()
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"--constraint {text!r}: {value!r} is not a number") from None
+    return name, ({"max": number} if op == "<=" else {"min": number})
