@@ -171,7 +171,7 @@ def parse_value(text: str) -> Any:
 
 def validate_config(data: dict[str, Any], source: str = "config") -> StudyConfig:
     """A :class:`StudyConfig` from a mapping, or a :class:`ConfigError` naming each bad field."""
-    data = _shorthand(data)
+    data = normalise(data)
     try:
         return StudyConfig.model_validate(data)
     except ValidationError as exc:
@@ -203,7 +203,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def _shorthand(data: dict[str, Any]) -> dict[str, Any]:
+def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Accept ``space = "name"`` for ``space = {name = "name"}`` (also strategy, dataset ...)."""
     data = dict(data)
     for key in ("space", "strategy", "dataset", "executor"):

@@ -15,11 +15,13 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
+import spaces_for_failures  # noqa: E402
 import toys  # noqa: E402
 
 from nasplat import registry  # noqa: E402
 
 registry.get().add(toys, "toys", "nasplat-tests", "0")
+registry.get().add(spaces_for_failures, "failures", "nasplat-tests", "0")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import click
 
 from nasplat.cli._options import storage_option
 from nasplat.cli.studies import print_pareto
-from nasplat.config import load_config_file, parse_value, set_path, validate_config
+from nasplat.config import load_config_file, normalise, parse_value, set_path, validate_config
 from nasplat.errors import ConfigError
 from nasplat.progress import RichProgress
 from nasplat.store import Store, queries
@@ -42,17 +42,17 @@ def run_command(config_path: str | None, space: str | None, strategy: str | None
                 dataset: str | None, objectives: tuple[str, ...], constraints: tuple[str, ...],
                 assignments: tuple[str, ...], quiet: bool, storage: str) -> None:
     """Search a space, storing every trial; print the Pareto front at the end."""
-    data = load_config_file(config_path) if config_path else {}
+    data = normalise(load_config_file(config_path)) if config_path else {}
     stored = _stored_config(study, storage) if study else None
     if stored is not None:
         data = {**stored, **{k: v for k, v in data.items() if k == "budget"}}
     source = config_path or "command line"
-    flags: dict[str, Any] = {"space": space, "strategy": strategy, "seed": seed,
-                             "study": study, "dataset": dataset, "storage": storage}
-    for key, value in flags.items():
+    for key, value in {"seed": seed, "study": study, "storage": storage}.items():
         if value is not None:
-            data[key] = value if key in ("seed", "study", "storage") or not isinstance(
-                data.get(key), dict) else {**data[key], "name": value}
+            data[key] = value
+    for key, name in {"space": space, "strategy": strategy, "dataset": dataset}.items():
+        if name is not None:
+            data[key] = _choose(data.get(key), name)
     if budget is not None:
         set_path(data, "budget.trials", budget)
     if seconds is not None:
@@ -82,6 +82,15 @@ def run_command(config_path: str | None, space: str | None, strategy: str | None
     click.echo(f"study '{summary.study.name}': {summary.reason} ({counts}) in "
                f"{summary.seconds:.1f} s; store {config.storage}")
     print_pareto(Study(engine.store, summary.study), "table")
+
+
+def _choose(current: Any, name: str) -> dict[str, Any]:
+    """A plugin choice for ``name``, keeping the configured options when the name is the same."""
+    if isinstance(current, str):
+        current = {"name": current}
+    if isinstance(current, dict) and current.get("name") == name:
+        return current
+    return {"name": name}
 
 
 def _stored_config(name: str, storage: str) -> dict[str, Any] | None:
