@@ -78,16 +78,32 @@ class TrainerConfig(_Strict):
     """Settings of the shared trainer, the same for every trial of a study."""
 
     epochs: PositiveInt = 5
+    steps: PositiveInt | None = None
+    """Optimiser steps per trial; set, it replaces ``epochs`` (for budgets under an epoch)."""
     batch_size: PositiveInt = 128
     optimizer: Literal["adamw", "sgd"] = "adamw"
     lr: PositiveFloat = 1e-3
+    momentum: float = Field(default=0.9, ge=0, lt=1)
+    """SGD only; 0.9 is the value of the ResNet papers."""
     weight_decay: float = Field(default=0.05, ge=0)
     schedule: Literal["cosine", "step", "constant"] = "cosine"
+    """cosine: to 0 over the run, per step; step: ×0.1 at 50 % and 75 % of the steps (ResNet)."""
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
     grad_clip: float | None = Field(default=1.0, gt=0)
+    divergence_factor: float = Field(default=10.0, gt=1)
+    """Fail a trial whose mean training loss over an epoch exceeds this multiple of its first
+    batch's loss: a run blowing up slowly, before its loss turns inf or NaN."""
     device: str = "auto"
+    """``auto``: CUDA when available, else CPU; or any torch device (``cpu``, ``cuda:1``)."""
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    """``auto``: bf16 autocast on CUDA, fp32 on CPU (bf16 on most CPUs is slower than fp32)."""
     compile: bool = False
+    device_data_mb: PositiveInt = 2048
+    """Splits up to this size are copied to the device once and batches are sliced there;
+    bigger ones stay in (pinned) host memory and go over batch by batch."""
     keep_weights: Literal["pareto", "all", "none"] = "pareto"
+    """Save each trial's trained weights (``pareto`` saves them all: the front is known only
+    later, when dominated trials' weights can be pruned)."""
 
 
 class StudyConfig(_Strict):

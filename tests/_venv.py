@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "nasplat-toy"
 _IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", "build", "dist", "*.egg-info",
                                  ".pytest_cache", "*.db", "*.db-*", ".venv", "out")
-_OURS = ("nasplat", "nasplat_toy", "nasplat-toy", "__editable__.nasplat", "__editable___nasplat")
+_OURS = ("nasplat", "__editable__.nasplat", "__editable___nasplat")  # and nasplat_toy
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,7 @@ def build_wheel(source: Path, out: Path) -> Path:
     copy = out / f"src-{source.name}"
     shutil.copytree(source, copy, ignore=_IGNORE, symlinks=True)
     before = set(out.glob("*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--quiet", "-w", str(out), str(copy)],
-                   check=True, capture_output=True, text=True, env=_clean_env())
+    _pip("wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", out, copy)
     (wheel,) = set(out.glob("*.whl")) - before
     return wheel
 
@@ -77,16 +75,13 @@ def make_venv(path: Path, wheels: list[Path]) -> Venv:
     (site_packages,) = (path / "lib").glob("python3*/site-packages")
     overlay = path / "overlay"
     overlay.mkdir()
-    for folder in map(Path, site.getsitepackages()):
-        for entry in folder.iterdir() if folder.is_dir() else ():
-            if not entry.name.startswith(_OURS) and not (overlay / entry.name).exists():
-                (overlay / entry.name).symlink_to(entry)
-    # addsitedir (not a bare path) so the overlay's own .pth files are processed too
+    for entry in _dependencies():
+        if not (overlay / entry.name).exists():
+            (overlay / entry.name).symlink_to(entry)
+    # addsitedir, not a bare path, so that the overlay's own .pth files are processed too
     (site_packages / "zz_overlay.pth").write_text(f"import site; site.addsitedir({str(overlay)!r})\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(path / "bin" / "python"),
-                    "install", "--no-deps", "--no-index", "--no-compile", "--quiet",
-                    *map(str, wheels)], check=True, capture_output=True, text=True,
-                   env=_clean_env())
+    _pip("--python", path / "bin" / "python", "install", "--no-deps", "--no-index",
+         "--no-compile", *wheels)
     workdir = path / "work"
     workdir.mkdir()
     return Venv(path, site_packages, workdir)
@@ -102,6 +97,30 @@ def shared_venv(tmp_path_factory: Any) -> Venv:
         wheels = [build_wheel(ROOT, out), build_wheel(EXAMPLE, out)]
         _SHARED["venv"] = make_venv(tmp_path_factory.mktemp("venv") / "env", wheels)
     return _SHARED["venv"]
+
+
+def _dependencies() -> list[Path]:
+    """Everything installed for the test interpreter, except nasplat and links to this tree."""
+    folders = [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE
+                                          else [])]
+    found = []
+    for folder in map(Path, folders):
+        for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+            if entry.name.startswith(_OURS):
+                continue
+            if entry.suffix == ".pth" and str(ROOT) in entry.read_text(errors="replace"):
+                continue  # an old-style editable install would put the repository on sys.path
+            found.append(entry)
+    return found
+
+
+def _pip(*args: str | Path) -> None:
+    """Run the test interpreter's pip, failing with its output."""
+    argv = [sys.executable, "-m", "pip", "--disable-pip-version-check", *map(str, args)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=_clean_env())
+    if proc.returncode != 0:
+        raise AssertionError(f"`pip {' '.join(map(str, args))}` exited {proc.returncode}\n"
+                             f"{proc.stdout}\n{proc.stderr}")
 
 
 def _clean_env() -> dict[str, str]:
