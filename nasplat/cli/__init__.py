@@ -44,6 +44,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _add_commands() -> None:
+    from nasplat.cli.enqueue import enqueue_command
     from nasplat.cli.export import export_command
     from nasplat.cli.plugins import plugins_command
     from nasplat.cli.query import query_command
@@ -52,7 +53,7 @@ def _add_commands() -> None:
     from nasplat.cli.studies import pareto_command, studies_command, trials_command
 
     for command in (run_command, plugins_command, spaces_group, studies_command,
-                    trials_command, pareto_command, export_command, query_command):
+                    trials_command, pareto_command, export_command, query_command, enqueue_command):
         cli.add_command(command)
     try:
         from nasplat.cli.datasets import datasets_command
