@@ -73,3 +73,13 @@ def test_bound_violation_is_relative() -> None:
     assert bound.violation(2e6) == 0
     assert bound.violation(4e6) == pytest.approx(1 / 3)
     assert bound.violation(5e5) == pytest.approx(0.5)
+
+
+def test_the_config_example_in_the_docs_is_valid() -> None:
+    import re
+    import tomllib
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    (block,) = re.findall(r"```toml\n(.*?)```", text, re.S)
+    cfg = validate_config(tomllib.loads(block), "docs/cli.md")
+    assert cfg.constraints["params"].min == 1e6 and cfg.objectives[1].direction == "min"
