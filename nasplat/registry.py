@@ -71,6 +71,7 @@ class Plugins:
     pm: pluggy.PluginManager
     info: dict[str, PluginInfo] = field(default_factory=dict)
     _registries: dict[str, dict[str, Registered]] = field(default_factory=dict)
+    _clashes: dict[str, dict[str, PluginError]] = field(default_factory=dict)
 
     def add(self, plugin: ModuleType | object, name: str, distribution: str = "(local)",
             version: str = "") -> None:
@@ -85,6 +86,7 @@ class Plugins:
             return
         self.info[name] = PluginInfo(name, distribution, version, _module_name(plugin))
         self._registries.clear()
+        self._clashes.clear()
 
     def remove(self, name: str) -> None:
         """Unregister a plugin by name (tests use this to undo :meth:`add`)."""
@@ -93,6 +95,7 @@ class Plugins:
             self.pm.unregister(plugin)
         self.info.pop(name, None)
         self._registries.clear()
+        self._clashes.clear()
 
     def load(self) -> None:
         """Import every entry point of the group ``nasplat`` (limited by ``NASPLAT_PLUGINS``)."""
@@ -126,12 +129,21 @@ class Plugins:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         if kind not in self._registries:
             hook = getattr(self.pm.hook, f"nasplat_register_{kind}")
-            self._registries[kind] = _collect(hook, _SINGULAR[kind], self.info)
+            self._clashes[kind] = {}
+            self._registries[kind] = _collect(hook, _SINGULAR[kind], self.info,
+                                              self._clashes[kind])
         return self._registries[kind]
+
+    def clashes(self, kind: str) -> dict[str, PluginError]:
+        """Names of ``kind`` registered by two plugins, with the error that names both."""
+        self.registry(kind)
+        return self._clashes[kind]
 
     def lookup(self, kind: str, name: str) -> Registered:
         """The class registered as ``name``, or a :class:`PluginError` naming what exists."""
         found = self.registry(kind)
+        if name in self._clashes[kind]:
+            raise self._clashes[kind][name]
         if name not in found:
             hint = f"`{_LIST_COMMAND.get(kind, 'nasplat plugins')}`"
             raise PluginError(unknown_name(_SINGULAR[kind], name, found, hint))
@@ -143,9 +155,13 @@ class Plugins:
         return self.pm.hook
 
 
-def _collect(hook: pluggy.HookCaller, kind: str,
-             info: dict[str, PluginInfo]) -> dict[str, Registered]:
-    """Call a register hook plugin by plugin, remembering who registered each name."""
+def _collect(hook: pluggy.HookCaller, kind: str, info: dict[str, PluginInfo],
+             clashes: dict[str, PluginError]) -> dict[str, Registered]:
+    """Call a register hook plugin by plugin, remembering who registered each name.
+
+    A name registered twice goes into ``clashes``: looking it up is an error naming both
+    plugins, while every other name of the kind keeps working.
+    """
     found: dict[str, Registered] = {}
     for impl in reversed(hook.get_hookimpls()):  # registration order
         plugin = info.get(impl.plugin_name)
@@ -160,10 +176,11 @@ def _collect(hook: pluggy.HookCaller, kind: str,
                                   f"`name`: give the class a class attribute name = '...'")
             if name in found:
                 first = found[name]
-                raise PluginError(
+                clashes[name] = PluginError(
                     f"{kind} '{name}' is registered twice: by plugin '{first.plugin}' "
                     f"({first.distribution}) and by plugin '{by}' ({dist}). "
                     f"Uninstall one of the two packages, or rename one.")
+                return
             found[name] = Registered(cls, by, dist, version)
 
         impl.function(register=register)
@@ -212,9 +229,13 @@ def get() -> Plugins:
 
 
 def call_event(name: str, **kwargs: Any) -> None:
-    """Call an event hook; a plugin's exception is reported on stderr and does not stop the run."""
-    caller: Callable[..., Any] = getattr(get().hook, name)
-    try:
-        caller(**kwargs)
-    except Exception as exc:  # an event listener must never lose a search
-        print(f"nasplat: warning: a plugin's {name} hook failed: {exc!r}", file=sys.stderr)
+    """Call an event hook on every plugin; one plugin's exception is reported on stderr and
+    neither stops the run nor keeps the other plugins from hearing the event."""
+    caller = getattr(get().hook, name)
+    for impl in reversed(caller.get_hookimpls()):  # registration order
+        args = {key: kwargs[key] for key in impl.argnames if key in kwargs}
+        try:
+            impl.function(**args)
+        except Exception as exc:  # an event listener must never lose a search
+            print(f"nasplat: warning: plugin '{impl.plugin_name}' failed in {name}: {exc!r}",
+                  file=sys.stderr)

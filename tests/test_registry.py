@@ -41,8 +41,11 @@ def test_a_name_registered_twice_names_both_distributions() -> None:
     plugins = fresh()
     plugins.add(space_plugin("dup"), "first", "pkg-one", "1.0")
     plugins.add(space_plugin("dup"), "second", "pkg-two", "2.0")
+    plugins.add(space_plugin("other"), "third", "pkg-three", "1.0")
+    assert set(plugins.registry("spaces")) == {"dup", "other"}  # the rest keeps working
+    plugins.lookup("spaces", "other")
     with pytest.raises(PluginError) as err:
-        plugins.registry("spaces")
+        plugins.lookup("spaces", "dup")
     text = str(err.value)
     assert "'dup' is registered twice" in text and "pkg-one" in text and "pkg-two" in text
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from nasplat import registry
+from nasplat.cli._options import STORAGE_HELP
 from nasplat.errors import NasplatError
 
 
@@ -33,14 +34,15 @@ class NasplatGroup(click.Group):
 @click.group(cls=NasplatGroup)
 @click.version_option(package_name="nasplat")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.option("--storage", envvar="NASPLAT_STORAGE", default=None, help=STORAGE_HELP)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, storage: str | None) -> None:
     """Multi-objective neural architecture search.
 
     Describe what to search (--space), what to want (objectives, constraints) and how to
     search (--strategy); every trial lands in a SQL result store.
     """
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug, "storage": storage}
 
 
 def _add_commands() -> None:

@@ -17,11 +17,22 @@ from nasplat.config import DEFAULT_STORAGE
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+STORAGE_HELP = "Result store: a SQLAlchemy URL (sqlite:///file.db, postgresql://...)."
+
+
+def _storage(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """The subcommand's --storage, else the group's (``nasplat --storage URL cmd``)."""
+    if value is not None:
+        return value
+    root = ctx.find_root()
+    return (root.obj or {}).get("storage") or DEFAULT_STORAGE
+
+
 def storage_option(func: F) -> F:
     """``--storage URL`` (env ``NASPLAT_STORAGE``), default ``sqlite:///nasplat.db``."""
-    return click.option(
-        "--storage", envvar="NASPLAT_STORAGE", default=DEFAULT_STORAGE, show_default=True,
-        help="Result store: a SQLAlchemy URL (sqlite:///file.db, postgresql://...).")(func)
+    return click.option("--storage", envvar="NASPLAT_STORAGE", default=None,
+                        callback=_storage, help=f"{STORAGE_HELP} [default: {DEFAULT_STORAGE}]"
+                        )(func)
 
 
 def format_option(func: F) -> F:

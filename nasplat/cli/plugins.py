@@ -22,8 +22,10 @@ def plugins_command(fmt: str) -> None:
         except PluginError as exc:
             rows.append((kind, "-", "-", "-", "-", f"error: {exc}"))
             continue
+        clashes = plugins.clashes(kind)
         for name, reg in sorted(found.items()):
-            rows.append((kind, name, reg.plugin, reg.distribution, reg.version, "ok"))
+            status = f"error: {clashes[name]}" if name in clashes else "ok"
+            rows.append((kind, name, reg.plugin, reg.distribution, reg.version, status))
             seen.add(reg.plugin)
     for info in plugins.info.values():
         if info.error:

@@ -40,7 +40,7 @@ def trials_command(study: str, statuses: tuple[str, ...], fmt: str, storage: str
     rows = []
     for t in handle.trials(list(statuses) or None):
         rows.append((t.number, t.status, *(t.values.get(n) for n in names),
-                     json.dumps(t.genome) if fmt != "table" else _short(t.genome),
+                     _genome(t.genome, fmt),
                      t.error, t.duration))
     emit(["number", "status", *names, "genome", "reason", "seconds"], rows, fmt,
          title=f"trials of {study}")
@@ -62,9 +62,16 @@ def print_pareto(study: Study, fmt: str) -> None:
     columns = ["number", *(f"{n} {arrows[d]}" if fmt == "table" else n
                            for n, d in study.directions), "genome"]
     rows = [(t.number, *(t.values[n] for n in names),
-             json.dumps(t.genome) if fmt != "table" else _short(t.genome))
+             _genome(t.genome, fmt))
             for t in sorted(study.pareto_front(), key=lambda t: t.values[names[0]])]
     emit(columns, rows, fmt, title=f"Pareto front of {study.name} ({len(rows)} trials)")
+
+
+def _genome(genome: object, fmt: str) -> object:
+    """JSON keeps the genome as data; CSV gets its JSON text; a table a shortened form."""
+    if fmt == "json":
+        return genome
+    return json.dumps(genome) if fmt == "csv" else _short(genome)
 
 
 def _short(genome: object, width: int = 60) -> str:

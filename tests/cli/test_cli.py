@@ -38,7 +38,7 @@ def test_trials_formats(runner: CliRunner, study: str) -> None:
     code, out = run(runner, "trials", "s", "--storage", study, "--format", "json")
     trials = json.loads(out)
     assert code == 0 and len([t for t in trials if t["status"] == "complete"]) == 12
-    assert all(len(t["genome"]) > 2 for t in trials)
+    assert all(isinstance(t["genome"], list) and len(t["genome"]) == 9 for t in trials)
     code, out = run(runner, "trials", "s", "--storage", study, "--format", "csv",
                     "--status", "infeasible")
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -141,3 +141,11 @@ def test_bad_input_leaves_no_store_behind(runner: CliRunner, tmp_path: Path) -> 
 def test_debug_shows_the_traceback(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--debug", "run", "--space", "nope"])
     assert result.exit_code == 1 and result.exception is not None
+
+
+def test_storage_before_the_subcommand(runner: CliRunner, study: str, monkeypatch) -> None:
+    code, out = run(runner, "--storage", study, "trials", "s", "--format", "json")
+    assert code == 0 and len(json.loads(out)) >= 12
+    monkeypatch.setenv("NASPLAT_STORAGE", study)
+    code, out = run(runner, "studies", "--format", "json")
+    assert code == 0 and json.loads(out)[0]["study"] == "s"
