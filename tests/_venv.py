@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "nasplat-toy"
 _IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", "build", "dist", "*.egg-info",
                                  ".pytest_cache", "*.db", "*.db-*", ".venv", "out")
-_OURS = ("nasplat", "__editable__.nasplat", "__editable___nasplat")  # and nasplat_toy
+_OURS = ("nasplat", "__editable__.nasplat", "__editable___nasplat")  # nasplat_toy too, by prefix
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,6 @@ class Venv:
     site_packages: Path
     workdir: Path
     """An empty folder to run commands in, so the repository is never on ``sys.path``."""
-
-    @property
-    def python(self) -> Path:
-        """The environment's interpreter."""
-        return self.path / "bin" / "python"
 
     def run(self, *argv: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a command of the environment (``"nasplat"``, ``"python"``) from ``workdir``."""
@@ -79,7 +74,8 @@ def make_venv(path: Path, wheels: list[Path]) -> Venv:
         if not (overlay / entry.name).exists():
             (overlay / entry.name).symlink_to(entry)
     # addsitedir, not a bare path, so that the overlay's own .pth files are processed too
-    (site_packages / "zz_overlay.pth").write_text(f"import site; site.addsitedir({str(overlay)!r})\n")
+    pth = f"import site; site.addsitedir({str(overlay)!r})\n"
+    (site_packages / "zz_overlay.pth").write_text(pth)
     _pip("--python", path / "bin" / "python", "install", "--no-deps", "--no-index",
          "--no-compile", *wheels)
     workdir = path / "work"
