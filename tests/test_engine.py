@@ -213,13 +213,25 @@ def test_a_failing_event_hook_does_not_stop_the_search(storage: str, capsys) -> 
         def nasplat_trial_finished(self, study, trial, metrics):
             raise ValueError("logger down")
 
+    heard: list[int] = []
+
+    class Working:
+        @hookimpl
+        def nasplat_trial_finished(self, study, trial, metrics):
+            heard.append(trial.number)
+
     registry.get().add(Broken(), "broken-listener")
+    registry.get().add(Working(), "working-listener")
     try:
         run_study(config(storage, trials=3))
     finally:
         registry.get().remove("broken-listener")
+        registry.get().remove("working-listener")
     assert len(load_study("s", storage).trials(["complete"])) == 3
-    assert "logger down" in capsys.readouterr().err
+    assert heard == [0, 1, 2]  # the broken listener silenced no other
+    err = capsys.readouterr().err
+    assert "plugin 'broken-listener' failed in nasplat_trial_finished" in err
+    assert "logger down" in err
 
 
 def test_time_budget(storage: str) -> None:
