@@ -1,0 +1,240 @@
+"""Multi-objective Bayesian optimisation, MoENAS style: tree-ensemble surrogates and MC EHVI.
+
+Each ``ask`` after the initial random design refits a surrogate (``xgboost`` by default, any
+registered one by name) on the encodings of the evaluated genomes, generates candidates
+(fresh samples, mutants and children of the current Pareto members), and proposes those with
+the highest expected hypervolume improvement over the feasible Pareto front, times the
+probability of feasibility once some results were infeasible. MoENAS: Wang et al., "MoENAS:
+mixture-of-expert based neural architecture search", 2024 (XGBoost surrogate + EHVI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from nasplat import hookimpl
+from nasplat import registry as plugin_registry
+from nasplat.config import validate_options
+from nasplat.objective import ObjectiveSpec, to_minimise
+from nasplat.plugins.strategies._acquisition import (greedy_batch, nondominated,
+                                                      probability_feasible, reference_point)
+from nasplat.space import Genome, SearchSpace
+from nasplat.strategy import TrialResult, rng_state, set_rng_state
+from nasplat.surrogate import Surrogate
+
+MAX_SAMPLE_TRIES = 100
+"""Fresh samples drawn per wanted genome before giving up on finding an unseen one."""
+
+
+class BayesianOptimisation:
+    """Multi-objective BO: surrogate ensembles, Monte Carlo EHVI, feasibility-weighted."""
+
+    name = "bo"
+
+    class Options(BaseModel):
+        """Options of Bayesian optimisation; defaults keep one ask under a second at n = 500."""
+
+        model_config = ConfigDict(extra="forbid")
+        surrogate: str = "xgboost"
+        """A registered surrogate (``xgboost``, ``lightgbm`` or a plugin's)."""
+        surrogate_options: dict[str, Any] = Field(default_factory=dict)
+        """Passed to the surrogate, checked by its ``Options`` (e.g. ``{"models": 8}``)."""
+        initial: int = Field(default=10, ge=1)
+        """Random genomes told before the surrogate takes over."""
+        samples: int = Field(default=200, ge=0)
+        """Fresh random candidates per ask."""
+        mutants: int = Field(default=200, ge=0)
+        """Candidates mutated from the Pareto members per ask."""
+        children: int = Field(default=100, ge=0)
+        """Candidates crossed over from pairs of Pareto members per ask."""
+        parents: int = Field(default=8, ge=1)
+        """At least this many parents: the front, topped up from the next fronts."""
+        mc_samples: int = Field(default=64, ge=1)
+        """Draws from the predictive distribution per candidate for the EHVI estimate."""
+
+    def __init__(self, space: SearchSpace, objectives: Sequence[ObjectiveSpec], seed: int = 0,
+                 **options: Any) -> None:
+        self.space = space
+        self.names = [o.name for o in objectives]
+        self.directions = [o.direction for o in objectives]
+        self.options = self.Options(**options)
+        self.rng = np.random.default_rng(seed)
+        registered = plugin_registry.get().lookup("surrogates", self.options.surrogate)
+        self._surrogate_cls = registered.cls
+        model = getattr(registered.cls, "Options", None)
+        if model is not None:
+            validate_options(model, self.options.surrogate_options,
+                             "strategy.options.surrogate_options")
+        self._new_surrogate(0)  # a missing library fails now, with its pip line
+        self._told = 0
+        self._observations: list[dict[str, Any]] = []  # JSON: what the state must keep
+        self._seen: list[str] = []  # hashes asked or told, in order
+        self._seen_set: set[str] = set()
+        self._genomes: list[Genome] = []  # rebuilt from _observations on load
+        self._codes: list[np.ndarray] = []
+
+    # --- ask / tell --------------------------------------------------------------------------
+
+    def ask(self, n: int) -> list[Genome]:
+        """``n`` unseen genomes: random while fewer than ``initial`` were told, then by EHVI."""
+        with_values = [i for i, o in enumerate(self._observations) if o["values"] is not None]
+        infeasible = any(o["violation"] > 0 for o in self._observations)
+        if self._told < self.options.initial or (len(with_values) < 2 and not infeasible):
+            return self._fresh(n)
+        candidates = self._candidates()
+        if not candidates:
+            return self._fresh(n)
+        picks = self._select(n, candidates, with_values, infeasible)
+        genomes = [candidates[i][0] for i in picks]
+        for i in picks:
+            self._see(candidates[i][1])
+        return genomes
+
+    def tell(self, results: Sequence[TrialResult]) -> None:
+        """Record results; failed ones only mark their genome as seen."""
+        for result in results:
+            self._told += 1
+            if result.genome is None:
+                continue
+            try:
+                digest = self.space.genome_hash(result.genome)
+            except Exception:  # an invalid genome from a failed proposal may not hash
+                continue
+            self._see(digest)
+            if result.status not in ("complete", "infeasible"):
+                continue
+            values = None
+            if all(name in result.values for name in self.names):
+                values = to_minimise([result.values[k] for k in self.names], self.directions)
+            violation = 0.0
+            if result.status == "infeasible":  # positive even if a plugin reported 0
+                violation = max(float(result.violation), 1e-12)
+            self._add({"genome": self.space.to_json(result.genome), "values": values,
+                       "violation": violation}, result.genome)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: generator, observations, seen hashes."""
+        return {"rng": rng_state(self.rng), "told": self._told,
+                "observations": list(self._observations), "seen": list(self._seen)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue exactly where :meth:`state_dict` left off (the surrogate refits on ask)."""
+        set_rng_state(self.rng, state["rng"])
+        self._told = state["told"]
+        self._seen, self._seen_set = [], set()
+        for digest in state["seen"]:
+            self._see(digest)
+        self._observations, self._genomes, self._codes = [], [], []
+        for observation in state["observations"]:
+            self._add(observation, self.space.from_json(observation["genome"]))
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _add(self, observation: dict[str, Any], genome: Genome) -> None:
+        self._observations.append(observation)
+        self._genomes.append(genome)
+        self._codes.append(np.asarray(self.space.encode(genome), dtype=float))
+
+    def _see(self, digest: str) -> None:
+        if digest not in self._seen_set:
+            self._seen_set.add(digest)
+            self._seen.append(digest)
+
+    def _new_surrogate(self, seed: int) -> Surrogate:
+        return self._surrogate_cls(seed=seed, **self.options.surrogate_options)
+
+    def _fresh(self, n: int) -> list[Genome]:
+        """Up to ``n`` random genomes never seen before."""
+        out = []
+        for _ in range(n * MAX_SAMPLE_TRIES):
+            if len(out) == n:
+                break
+            genome = self.space.sample(self.rng)
+            digest = self.space.genome_hash(genome)
+            if digest not in self._seen_set:
+                self._see(digest)
+                out.append(genome)
+        return out
+
+    def _parents(self) -> list[Genome]:
+        """The feasible Pareto members, topped up from the next fronts to ``parents``; with no
+        feasible result yet, the least violating genomes."""
+        feasible = [i for i, o in enumerate(self._observations)
+                    if o["violation"] == 0 and o["values"] is not None]
+        if not feasible:
+            order = np.argsort([o["violation"] for o in self._observations], kind="stable")
+            return [self._genomes[i] for i in order[: self.options.parents]]
+        F = np.array([self._observations[i]["values"] for i in feasible])
+        chosen: list[int] = []
+        for front in NonDominatedSorting().do(F):
+            chosen.extend(sorted(int(i) for i in front))
+            if len(chosen) >= self.options.parents:
+                break
+        return [self._genomes[feasible[i]] for i in chosen]
+
+    def _candidates(self) -> list[tuple[Genome, str]]:
+        """Unseen, distinct genomes: fresh samples, mutants and children of the parents."""
+        o, space, rng = self.options, self.space, self.rng
+        parents = self._parents()
+        found: dict[str, Genome] = {}
+
+        def keep(genome: Genome) -> None:
+            digest = space.genome_hash(genome)
+            if digest not in self._seen_set:
+                found.setdefault(digest, genome)
+
+        for _ in range(o.mutants):
+            keep(space.mutate(parents[int(rng.integers(len(parents)))], rng))
+        for _ in range(o.children if len(parents) > 1 else 0):
+            a, b = rng.choice(len(parents), size=2, replace=False)
+            keep(space.crossover(parents[int(a)], parents[int(b)], rng))
+        for _ in range(o.samples):
+            keep(space.sample(rng))
+        return [(genome, digest) for digest, genome in found.items()]
+
+    def _violation_targets(self) -> np.ndarray:
+        """Regression targets whose sign is feasibility: the violation where infeasible, minus
+        the median violation where feasible (a margin either side of 0, since a boosted model
+        fitted to exact zeros predicts small positive values there)."""
+        violation = np.array([o["violation"] for o in self._observations])
+        margin = float(np.median(violation[violation > 0]))
+        return np.where(violation > 0, violation, -margin)[:, None]
+
+    def _select(self, n: int, candidates: list[tuple[Genome, str]], with_values: list[int],
+                infeasible: bool) -> list[int]:
+        """Indices of the ``n`` candidates to propose."""
+        X = np.stack([np.asarray(self.space.encode(g), dtype=float) for g, _ in candidates])
+        seeds = self.rng.integers(2**31 - 1, size=2)
+        m = len(self.names)
+        feasible = np.ones(len(candidates))
+        if infeasible:
+            model = self._new_surrogate(int(seeds[1]))
+            model.fit(np.stack(self._codes), self._violation_targets())
+            mean, std = model.predict(X)
+            feasible = probability_feasible(mean[:, 0], std[:, 0])
+        z = self.rng.standard_normal((self.options.mc_samples, m))
+        if len(with_values) < 2:  # nothing to regress on yet: hunt for feasibility alone
+            return [int(i) for i in np.argsort(-feasible, kind="stable")[:n]]
+        Y = np.array([self._observations[i]["values"] for i in with_values])
+        model = self._new_surrogate(int(seeds[0]))
+        model.fit(np.stack([self._codes[i] for i in with_values]), Y)
+        mean, std = model.predict(X)
+        # normalise so that the ideal is 0 and the reference point 1 in every objective
+        low, ref = Y.min(axis=0), reference_point(Y)
+        scale = ref - low
+        front = [o["values"] for o in self._observations
+                 if o["violation"] == 0 and o["values"] is not None]
+        front_n = nondominated((np.array(front).reshape(-1, m) - low) / scale)
+        return greedy_batch(n, (mean - low) / scale, std / scale, z, front_n, np.ones(m),
+                            feasible)
+
+
+@hookimpl
+def nasplat_register_strategies(register: Any) -> None:
+    """Register Bayesian optimisation."""
+    register(BayesianOptimisation)

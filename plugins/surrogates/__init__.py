@@ -1,0 +1,1 @@
+"""Bundled surrogates: gradient-boosted tree ensembles that predict a mean and a std."""

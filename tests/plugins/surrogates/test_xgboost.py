@@ -1,0 +1,9 @@
+"""The xgboost surrogate: fits, uncertainty, seeding, and the message when xgboost is missing."""
+
+from __future__ import annotations
+
+from surrogate_contract import SurrogateContract
+
+
+class TestXGBoost(SurrogateContract):
+    name, module, pip = "xgboost", "xgboost", "xgboost-cpu"
