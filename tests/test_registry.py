@@ -178,3 +178,55 @@ def test_a_surrogate_plugin_is_listed(runner) -> None:
         registry.get().remove("mean-plugin")
     row = next(r for r in json.loads(result.output) if r["name"] == "mean")
     assert row["kind"] == "surrogates" and row["distribution"] == "pkg-mean"
+
+
+def test_an_objective_plugin_is_used_by_name(storage: str) -> None:
+    from nasplat import load_study, run_study
+
+    class Spread:
+        """Largest gene minus smallest (a made-up objective computed from a metric)."""
+
+        name = "spread"
+        direction = "min"
+        cheap = False
+
+        def __init__(self, scale: float = 1.0) -> None:
+            self.scale = scale
+
+        def compute(self, record) -> float:
+            return self.scale * record.metrics["error"] ** 0.5
+
+    class Objectives:
+        @hookimpl
+        def nasplat_register_objectives(self, register: Any) -> None:
+            register(Spread)
+
+    registry.get().add(Objectives(), "spread-plugin")
+    try:
+        run_study({"study": "o", "space": "toy_int", "budget": 4, "storage": storage,
+                   "objectives": [{"name": "spread", "options": {"scale": 2.0}}, "params"]})
+    finally:
+        registry.get().remove("spread-plugin")
+    study = load_study("o", storage)
+    assert study.directions == [("spread", "min"), ("params", "min")]
+    for t in study.trials():
+        assert t.values["spread"] == pytest.approx(2.0 * t.metrics["error"] ** 0.5)
+
+
+def test_a_dataset_plugin_is_registered() -> None:
+    class Tiny:
+        """A made-up dataset."""
+
+        name = "tiny-data"
+
+    class Datasets:
+        @hookimpl
+        def nasplat_register_datasets(self, register: Any) -> None:
+            register(Tiny)
+
+    registry.get().add(Datasets(), "tiny-data-plugin", "pkg-data", "3")
+    try:
+        reg = registry.get().lookup("datasets", "tiny-data")
+    finally:
+        registry.get().remove("tiny-data-plugin")
+    assert reg.cls is Tiny and reg.distribution == "pkg-data"
