@@ -8,7 +8,10 @@ trainer slices batches straight from them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -20,11 +23,13 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from pydantic import BaseModel
 
 from nasplat.errors import ConfigError, NasplatError
 from nasplat.space import NoOptions, Task
+
+if TYPE_CHECKING:  # torch is imported where tensors are made: `nasplat --help` stays fast
+    import torch
 
 SPLITS = ("train", "validation", "test")
 """The splits every dataset has; extra evaluation sets come after them."""
@@ -95,7 +100,7 @@ class Dataset(ABC):
 
     def describe(self) -> str:
         """One paragraph for ``nasplat datasets``: defaults to the class docstring."""
-        return (type(self).__doc__ or "").strip()
+        return inspect.cleandoc(type(self).__doc__ or "")
 
     def unknown_split(self, split: str) -> ConfigError:
         """The error for a split this dataset does not have (subclasses raise it)."""

@@ -60,8 +60,9 @@ class RichTrainingProgress:
     def epoch_finished(self, epoch: int, values: dict[str, float]) -> None:
         """Show the epoch and its latest values."""
         shown = " ".join(f"{k} {v:.4g}" for k, v in values.items())
-        self.progress.update(self.task, description=f"{self.head} epoch {min(epoch + 1, self.epochs)}"
-                             f"/{self.epochs} {shown}")
+        upcoming = min(epoch + 1, self.epochs)
+        self.progress.update(self.task,
+                             description=f"{self.head} epoch {upcoming}/{self.epochs} {shown}")
 
     def trial_finished(self) -> None:
         """Remove the trial's bar."""

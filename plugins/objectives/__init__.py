@@ -1,0 +1,1 @@
+"""Bundled objectives: each a function of one evaluation record, with its direction and source."""

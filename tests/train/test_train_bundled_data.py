@@ -1,0 +1,57 @@
+"""The trainer on the bundled generated datasets: a language model and an image model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nasplat import load_study, run_study
+from nasplat.config import validate_config
+from nasplat.errors import ConfigError
+from nasplat.plugins.datasets.synthetic_sequence import best_perplexity
+from nasplat.study import prepare
+
+
+def config(storage: str, **extra: Any) -> dict:
+    return {"study": "s", "budget": {"trials": 1}, "storage": storage, **extra}
+
+
+def test_a_bigram_model_learns_the_sequence_task(storage: str) -> None:
+    run_study(config(storage, space="toy_bigram", objectives=["val_perplexity", "test_perplexity"],
+                     trainer={"epochs": 3, "batch_size": 32, "lr": 0.05}))
+    (trial,) = load_study("s", storage).trials()
+    assert trial.status == "complete", trial.error
+    # from 64 (nothing learnt) to near the chain's own perplexity
+    assert trial.values["val_perplexity"] < 1.3 * best_perplexity()
+    assert trial.values["test_perplexity"] < 1.3 * best_perplexity()
+
+
+@pytest.mark.slow
+def test_a_small_cnn_on_synthetic_person_with_every_objective(storage: str) -> None:
+    dataset = {"name": "synthetic_person", "options": {
+        "image_size": 32, "train": 512, "validation": 128, "test": 128, "ood": 64}}
+    objectives = ["val_accuracy", "fairness", "accuracy_gap", "robust_accuracy", "ood_auroc",
+                  "overfitting", "flops"]
+    run_study(config(storage, space="toy_conv", dataset=dataset, objectives=objectives,
+                     trainer={"epochs": 5, "batch_size": 64, "lr": 0.003}))
+    (trial,) = load_study("s", storage).trials()
+    assert trial.status == "complete", trial.error
+    assert trial.values["val_accuracy"] > 0.7 and 0 <= trial.values["ood_auroc"] <= 1
+    assert trial.values["fairness"] <= 1.0 and trial.values["flops"] > 0
+
+
+def test_language_models_cannot_use_odin(storage: str) -> None:
+    with pytest.raises(ConfigError, match="drop the ood_auroc objective"):
+        prepare(config(storage, space="toy_bigram", objectives=["ood_auroc"],
+                       dataset={"name": "synthetic_sequence"}))
+
+
+def test_a_space_without_a_default_dataset_asks_for_one(storage: str) -> None:
+    from nasplat.train import open_dataset
+    from trainable_toys import ToyMlp
+
+    space = ToyMlp()
+    space.default_dataset = None
+    with pytest.raises(ConfigError, match="names no default dataset: set `dataset`"):
+        open_dataset(space, validate_config(config(storage, space="toy_mlp")))
