@@ -54,4 +54,4 @@ def test_a_space_without_a_default_dataset_asks_for_one(storage: str) -> None:
     space = ToyMlp()
     space.default_dataset = None
     with pytest.raises(ConfigError, match="names no default dataset: set `dataset`"):
-        open_dataset(space, validate_config(config(storage, space="toy_mlp")))
+        open_dataset(space, validate_config(config(storage, space="train_mlp")))

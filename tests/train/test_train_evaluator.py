@@ -21,7 +21,7 @@ from nasplat.scores import ODIN_SCORE
 TRAINER = {"epochs": 3, "batch_size": 32, "lr": 0.01}
 
 
-def config(storage: str, space: str = "toy_mlp", trials: int = 3, **extra: Any) -> dict:
+def config(storage: str, space: str = "train_mlp", trials: int = 3, **extra: Any) -> dict:
     return {"study": "s", "space": space, "budget": {"trials": trials}, "storage": storage,
             "trainer": TRAINER, **extra}
 
@@ -155,7 +155,7 @@ def test_config_mismatches_fail_before_any_trial(storage: str, extra: dict, mess
 
 
 def _evaluator(tmp_path: Path, **extra: Any) -> TrainingEvaluator:
-    data = {"space": "toy_mlp", "storage": f"sqlite:///{tmp_path / 'x.db'}",
+    data = {"space": "train_mlp", "storage": f"sqlite:///{tmp_path / 'x.db'}",
             "trainer": TRAINER, **extra}
     return TrainingEvaluator(ToyMlp(), validate_config(data))
 

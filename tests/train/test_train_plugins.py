@@ -32,7 +32,7 @@ class Plugin:
 def test_an_objective_without_needs_gets_every_evaluation_split(storage: str) -> None:
     registry.get().add(Plugin(), "third_party_objective")
     try:
-        run_study({"study": "s", "space": "toy_mlp", "budget": {"trials": 1},
+        run_study({"study": "s", "space": "train_mlp", "budget": {"trials": 1},
                    "storage": storage, "objectives": ["test_minus_val"],
                    "trainer": {"epochs": 2, "batch_size": 32, "lr": 0.01}})
     finally:

@@ -56,7 +56,7 @@ class ToyBlobs(Dataset):
 class ToyMlp(SearchSpace):
     """An MLP on toy_blobs: the genome is [hidden width, depth]."""
 
-    name = "toy_mlp"
+    name = "train_mlp"
     kind = "int_vector"
     task = "tabular_classification"
     default_dataset = "toy_blobs"
