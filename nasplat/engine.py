@@ -17,7 +17,8 @@ import threading
 import time
 import traceback
 from uuid import uuid4
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -111,6 +112,7 @@ class Engine:
         self.strategy = self._restore_strategy()
         self._fruitless = 0
         self._mark = time.perf_counter()
+        self._heartbeat = _Heartbeat(store, self.config.heartbeat_seconds)
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -124,8 +126,14 @@ class Engine:
         if requeued:
             print(f"nasplat: re-running trial(s) {', '.join(map(str, requeued))} left unfinished "
                   f"by a process that stopped")
+        # Counted once per run, then kept up to date as this run adds and finishes trials:
+        # counting in the store before every trial scans all of the study's trials, and the
+        # cost of a trial would grow with their number. (Trials another process queues during
+        # the run, with `nasplat enqueue`, still run; they count from the next run on.)
+        self._used = queries.budget_used(self.store, self._id,
+                                         self.config.budget.count_infeasible)
         budget = self.config.budget
-        self.listener.start(self.study, budget.trials, self._used())
+        self.listener.start(self.study, budget.trials, self._used)
         plugin_registry.call_event("nasplat_study_started", study=self.study,
                                    config=json.loads(self.study.config_json))
         reason = "budget spent"
@@ -149,10 +157,11 @@ class Engine:
             self._requeue_mine()
             raise
         finally:
+            self._heartbeat.stop()
             self.study = queries.get_study(self.store, self.study.name)
             plugin_registry.call_event("nasplat_study_finished", study=self.study, reason=reason)
-        counts = {s: len(queries.trials(self.store, self._id, [s]))
-                  for s in ("complete", "failed", "infeasible")}
+        counts = queries.status_counts(self.store, self._id)
+        counts = {s: counts.get(s, 0) for s in ("complete", "failed", "infeasible")}
         return RunSummary(self.study, reason, counts, time.perf_counter() - started)
 
     @property
@@ -160,13 +169,14 @@ class Engine:
         assert self.study.id is not None
         return self.study.id
 
-    def _used(self) -> int:
-        return queries.budget_used(self.store, self._id, self.config.budget.count_infeasible)
+    def _counts(self, status: str) -> bool:
+        """Whether a trial of ``status`` counts toward the trial budget."""
+        return status != "infeasible" or self.config.budget.count_infeasible
 
     def _stop_reason(self, started: float) -> str | None:
         budget = self.config.budget
-        if budget.trials is not None and self._used() >= budget.trials:
-            if not queries.trials(self.store, self._id, ["queued"]):
+        if budget.trials is not None and self._used >= budget.trials:
+            if not queries.has_queued(self.store, self._id):  # queued ones run past the budget
                 return "budget spent"
         if budget.seconds is not None:
             spent = self._base_elapsed + time.perf_counter() - started
@@ -181,7 +191,7 @@ class Engine:
         budget = self.config.budget
         n = self.executor.slots
         if budget.trials is not None:
-            n = min(n, budget.trials - self._used())
+            n = min(n, budget.trials - self._used)
         t0 = time.perf_counter()
         genomes = self.strategy.ask(n)
         ask_seconds = (time.perf_counter() - t0) / max(len(genomes), 1)
@@ -220,8 +230,8 @@ class Engine:
             self._fruitless = 0
         self._record_unevaluated(infeasible)
         if queued:
-            rows = writes.enqueue(self.store, self._id, queued, self._state())
-            self._reseed(rows)
+            writes.enqueue(self.store, self._id, queued, self._state(), self._seed_of)
+            self._used += len(queued)
         elif saves_state(self.strategy):
             writes.enqueue(self.store, self._id, [], self._state())
         return self._fruitless < MAX_FRUITLESS_PROPOSALS
@@ -244,22 +254,21 @@ class Engine:
         """Store infeasible (never evaluated) and invalid proposals, and tell the strategy."""
         if not items:
             return
-        rows = writes.enqueue(self.store, self._id, [t for t, _, _ in items])
-        self._reseed(rows)
+        rows = writes.enqueue(self.store, self._id, [t for t, _, _ in items],
+                              seed_of=self._seed_of)
         results = []
         for row, (_, outcome, genome) in zip(rows, items, strict=True):
             writes.finish(self.store, row, outcome)
+            if self._counts(outcome.status):
+                self._used += 1
             results.append(TrialResult(row.number, genome, outcome.status,
                                        violation=outcome.violation or 0.0,
                                        metrics=dict(outcome.metrics)))
         self.strategy.tell(results)
 
-    def _reseed(self, rows: Sequence[TrialRow]) -> None:
-        """Give each new trial its seed (it depends on the trial number, known only now)."""
-        with self.store.session() as session:
-            for row in rows:
-                row.seed = trial_seed(self.config.seed, row.number)
-                session.merge(row)
+    def _seed_of(self, number: int) -> int:
+        """The seed of trial ``number``, given to it as it is queued."""
+        return trial_seed(self.config.seed, number)
 
     # --- evaluating ------------------------------------------------------------------------------
 
@@ -277,7 +286,6 @@ class Engine:
         genome = self.space.from_json(json.loads(trial.genome_json))
         self.listener.trial_started(trial)
         plugin_registry.call_event("nasplat_trial_started", study=self.study, trial=trial)
-        beat = _Heartbeat(self.store, trial.id or 0, self.config.heartbeat_seconds)
         ctx = TrialContext(
             number=trial.number, genome=genome, seed=trial.seed, fidelity=trial.fidelity,
             artifact_dir=(self.artifact_root / self.study.name / f"trial-{trial.number}"
@@ -286,7 +294,7 @@ class Engine:
                 self.store, trial.id or 0, step, name, float(value)))
         cheap = self._cheap_metrics(genome)
         try:
-            with beat:
+            with self._heartbeat.beating(trial.id or 0):
                 record = self.evaluator.evaluate(ctx)
             return self._outcome(cheap, record)
         except KeyboardInterrupt:
@@ -330,6 +338,8 @@ class Engine:
         now = time.perf_counter()
         elapsed, self._mark = now - self._mark, now
         row = writes.finish(self.store, trial, outcome, self._state(), elapsed)
+        if not self._counts(outcome.status):
+            self._used -= 1  # counted when it was queued; an infeasible result gives it back
         self.study.elapsed_seconds += elapsed
         self.listener.trial_finished(row, dict(outcome.metrics))
         plugin_registry.call_event("nasplat_trial_finished", study=self.study, trial=row,
@@ -391,29 +401,51 @@ def _as_result(space: Any, row: TrialRow, metrics: dict[str, float], problem: Pr
 
 
 class _Heartbeat:
-    """Updates a running trial's heartbeat from a background thread."""
+    """Keeps the heartbeat of this process's running trials fresh, from one background thread.
 
-    def __init__(self, store: Store, trial_id: int, every: float) -> None:
-        self.store, self.trial_id, self.every = store, trial_id, every
+    One thread for the whole run rather than one per trial: starting and joining a thread for
+    every trial cost more than an analytic trial itself. A trial's heartbeat is never older
+    than ``every`` seconds while it runs, as with a thread of its own.
+    """
+
+    def __init__(self, store: Store, every: float) -> None:
+        self.store, self.every = store, every
+        self._running: set[int] = set()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> _Heartbeat:
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self._thread.start()
-        return self
+    @contextmanager
+    def beating(self, trial_id: int) -> Iterator[None]:
+        """Beat for ``trial_id`` while the block runs."""
+        with self._lock:
+            self._running.add(trial_id)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(trial_id)
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
+    def stop(self) -> None:
+        """Stop the thread (at the end of a run); a later ``beating`` starts a new one."""
         if self._thread is not None:
+            self._stop.set()
             self._thread.join()
+            self._thread = None
+            self._stop.clear()
 
     def _beat(self) -> None:
         while not self._stop.wait(self.every):
-            try:
-                writes.heartbeat(self.store, self.trial_id)
-            except Exception:  # a missed heartbeat is retried at the next beat
-                pass
+            with self._lock:
+                running = list(self._running)
+            for trial_id in running:
+                try:
+                    writes.heartbeat(self.store, trial_id)
+                except Exception:  # a missed heartbeat is retried at the next beat
+                    pass
 
 
 def _failure_reason(exc: BaseException) -> str:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import Connection, create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, SQLModel, select
@@ -39,6 +39,16 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A plain connection in a transaction that commits on success and rolls back on error.
+
+        For writes made of SQL statements alone: no ORM session to set up and flush, which on
+        SQLite costs more than the statements of a trial themselves.
+        """
+        with self.engine.begin() as connection:
+            yield connection
 
     @property
     def is_sqlite(self) -> bool:

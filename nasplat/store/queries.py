@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import col, select
 
 from nasplat.errors import StudyNotFound, unknown_name
@@ -121,14 +121,38 @@ def budget_used(store: Store, study_id: int, count_infeasible: bool) -> int:
         return int(session.exec(query).one())
 
 
+def status_counts(store: Store, study_id: int) -> dict[str, int]:
+    """How many trials of a study have each status (statuses with none are left out)."""
+    with store.session() as session:
+        rows = session.exec(select(TrialRow.status, func.count()).where(
+            TrialRow.study_id == study_id).group_by(TrialRow.status)).all()
+    return {status: int(n) for status, n in rows}
+
+
+# Queries run for every trial are built once and executed with parameters: on SQLite,
+# building a SQLAlchemy expression takes longer than running it.
+_trials = TrialRow.__table__
+_ANY_QUEUED = select(_trials.c.id).where(_trials.c.study_id == bindparam("study"),
+                                         _trials.c.status == "queued").limit(1)
+_KNOWN_HASHES = select(_trials.c.genome_hash).where(
+    _trials.c.study_id == bindparam("study"),
+    _trials.c.genome_hash.in_(bindparam("hashes", expanding=True)))
+
+
+def has_queued(store: Store, study_id: int) -> bool:
+    """Whether a study has a trial waiting in the queue (an index lookup, not a count)."""
+    with store.engine.connect() as connection:
+        return connection.execute(_ANY_QUEUED, {"study": study_id}).first() is not None
+
+
 def known_hashes(store: Store, study_id: int, hashes: Iterable[str]) -> set[str]:
     """Which of ``hashes`` a trial of the study already has."""
     wanted = list(set(hashes))
     found: set[str] = set()
-    with store.session() as session:
+    with store.engine.connect() as connection:
         for chunk in _chunks(wanted, 500):
-            found.update(session.exec(select(TrialRow.genome_hash).where(
-                TrialRow.study_id == study_id, col(TrialRow.genome_hash).in_(chunk))).all())
+            found.update(connection.execute(_KNOWN_HASHES, {"study": study_id,
+                                                            "hashes": list(chunk)}).scalars())
     return found
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import select
 
 from nasplat.errors import StoreError
 from nasplat.store._store import Store
@@ -41,6 +41,32 @@ class Outcome:
     artifacts: Mapping[str, str] = field(default_factory=dict)
 
 
+# The statements every trial runs are built once and executed with parameters, on a plain
+# connection: on SQLite, building a SQLAlchemy expression or going through the ORM's unit of
+# work takes longer than running the statement. Each is portable SQL.
+_trials = TrialRow.__table__
+_states = StrategyStateRow.__table__
+_studies = StudyRow.__table__
+_LAST_NUMBER = select(func.max(_trials.c.number)).where(_trials.c.study_id == bindparam("study"))
+_INSERT_TRIAL = insert(_trials)
+_INSERT_PARENT = insert(TrialParentRow.__table__)
+_FIRST_QUEUED = (select(_trials)
+                 .where(_trials.c.study_id == bindparam("study"), _trials.c.status == "queued")
+                 .order_by(_trials.c.number).limit(1).with_for_update(skip_locked=True))
+_SET_TRIAL = update(_trials).where(_trials.c.id == bindparam("trial"))
+"""Sets the columns its parameters name (besides ``trial``)."""
+_SET_HEARTBEAT = _SET_TRIAL.where(_trials.c.status == "running")
+_SET_STATE = update(_states).where(_states.c.study_id == bindparam("study"))
+_INSERT_STATE = insert(_states)
+_ADD_ELAPSED = (update(_studies).where(_studies.c.id == bindparam("study"))
+                .values(elapsed_seconds=_studies.c.elapsed_seconds + bindparam("seconds")))
+_REPLACE_NAMED = {  # a trial's named rows: delete those of the given names, insert anew
+    table: (table.delete().where(table.c.trial_id == bindparam("trial"),
+                                 table.c.name.in_(bindparam("names", expanding=True))),
+            table.insert())
+    for table in (MetricRow.__table__, ArtifactRow.__table__)}
+
+
 def create_study(store: Store, name: str, space: str, strategy: str, config: dict[str, Any],
                  directions: Sequence[Mapping[str, str]]) -> StudyRow:
     """A new study; a taken name is a :class:`StoreError`."""
@@ -59,69 +85,81 @@ def create_study(store: Store, name: str, space: str, strategy: str, config: dic
 
 
 def enqueue(store: Store, study_id: int, new: Sequence[NewTrial],
-            strategy_state: Any | None = None) -> list[TrialRow]:
-    """Queue proposed trials (numbered after the last) and save the strategy state with them."""
-    with store.session() as session:
-        last = session.exec(select(func.max(TrialRow.number)).where(
-            TrialRow.study_id == study_id)).one()
+            strategy_state: Any | None = None,
+            seed_of: Callable[[int], int] | None = None) -> list[TrialRow]:
+    """Queue proposed trials (numbered after the last) and save the strategy state with them.
+
+    ``seed_of(number)``, when given, replaces each trial's ``seed``: a trial's number, which
+    its seed may depend on, is known only here.
+    """
+    rows = []
+    with store.transaction() as connection:
+        last = connection.execute(_LAST_NUMBER, {"study": study_id}).scalar()
         start = -1 if last is None else int(last)
-        rows = [TrialRow(study_id=study_id, number=start + 1 + i, genome_json=t.genome_json,
-                         genome_hash=t.genome_hash, seed=t.seed, fidelity=t.fidelity,
-                         ask_seconds=t.ask_seconds) for i, t in enumerate(new)]
-        session.add_all(rows)
-        session.flush()
-        for row, t in zip(rows, new, strict=True):
-            for parent in t.parent_ids:
-                session.add(TrialParentRow(trial_id=row.id, parent_id=parent))
+        numbers = range(start + 1, start + 1 + len(new))
+        for number, t in zip(numbers, new, strict=True):
+            row = TrialRow(study_id=study_id, number=number, genome_json=t.genome_json,
+                           genome_hash=t.genome_hash,
+                           seed=t.seed if seed_of is None else seed_of(number),
+                           fidelity=t.fidelity, ask_seconds=t.ask_seconds)
+            inserted = connection.execute(_INSERT_TRIAL, row.model_dump(exclude={"id"}))
+            row.id = inserted.inserted_primary_key[0]
+            if t.parent_ids:
+                connection.execute(_INSERT_PARENT, [{"trial_id": row.id, "parent_id": parent}
+                                                    for parent in t.parent_ids])
+            rows.append(row)
         if strategy_state is not None:
-            _save_state(session, study_id, strategy_state)
+            _save_state(connection, study_id, strategy_state)
     return rows
 
 
 def claim(store: Store, study_id: int, worker: str) -> TrialRow | None:
     """Mark the lowest-numbered queued trial running for ``worker`` and return it."""
-    with store.session() as session:
-        row = session.exec(
-            select(TrialRow).where(TrialRow.study_id == study_id, TrialRow.status == "queued")
-            .order_by(TrialRow.number).limit(1).with_for_update(skip_locked=True)).first()
-        if row is None:
+    with store.transaction() as connection:
+        found = connection.execute(_FIRST_QUEUED, {"study": study_id}).first()
+        if found is None:
             return None
-        now = utcnow()
-        row.status, row.worker = "running", worker
-        row.started_at = row.heartbeat_at = now
-        row.attempts += 1
-        session.add(row)
+        row = TrialRow(**found._mapping)
+        row.status, row.worker, row.attempts = "running", worker, row.attempts + 1
+        row.started_at = row.heartbeat_at = utcnow()
+        connection.execute(_SET_TRIAL, {
+            "trial": row.id, "status": row.status, "worker": row.worker,
+            "attempts": row.attempts, "started_at": row.started_at,
+            "heartbeat_at": row.heartbeat_at})
     return row
 
 
 def heartbeat(store: Store, trial_id: int) -> None:
     """Tell the store the worker running ``trial_id`` is alive."""
-    with store.session() as session:
-        session.exec(update(TrialRow).where(col(TrialRow.id) == trial_id,
-                                            col(TrialRow.status) == "running")
-                     .values(heartbeat_at=utcnow()))
+    with store.transaction() as connection:
+        connection.execute(_SET_HEARTBEAT, {"trial": trial_id, "heartbeat_at": utcnow()})
 
 
 def finish(store: Store, trial: TrialRow, outcome: Outcome, strategy_state: Any | None = None,
            elapsed_seconds: float = 0.0) -> TrialRow:
-    """Commit a trial's end (status, metrics, artifacts, strategy state) in one transaction."""
-    with store.session() as session:
-        row = session.get(TrialRow, trial.id)
-        if row is None:
+    """Commit a trial's end (status, metrics, artifacts, strategy state) in one transaction.
+
+    Returns ``trial``, updated to what was committed.
+    """
+    finished_at = utcnow()
+    with store.transaction() as connection:
+        done = connection.execute(_SET_TRIAL, {
+            "trial": trial.id, "status": outcome.status, "error": outcome.error,
+            "violation": outcome.violation, "finished_at": finished_at})
+        if done.rowcount == 0:
             raise StoreError(f"trial {trial.number} vanished from the store")
-        row.status, row.error, row.violation = outcome.status, outcome.error, outcome.violation
-        row.finished_at = utcnow()
-        session.add(row)
-        for name, value in outcome.metrics.items():
-            session.merge(MetricRow(trial_id=row.id, name=name, value=float(value)))
-        for name, path in outcome.artifacts.items():
-            session.merge(ArtifactRow(trial_id=row.id, name=name, path=path))
+        _put(connection, MetricRow.__table__, trial.id,
+             [{"name": k, "value": float(v)} for k, v in outcome.metrics.items()])
+        _put(connection, ArtifactRow.__table__, trial.id,
+             [{"name": k, "path": v} for k, v in outcome.artifacts.items()])
         if strategy_state is not None:
-            _save_state(session, row.study_id, strategy_state)
+            _save_state(connection, trial.study_id, strategy_state)
         if elapsed_seconds:
-            session.exec(update(StudyRow).where(col(StudyRow.id) == row.study_id).values(
-                elapsed_seconds=StudyRow.elapsed_seconds + elapsed_seconds))
-    return row
+            connection.execute(_ADD_ELAPSED, {"study": trial.study_id,
+                                              "seconds": elapsed_seconds})
+    trial.status, trial.error, trial.violation = outcome.status, outcome.error, outcome.violation
+    trial.finished_at = finished_at
+    return trial
 
 
 def record_intermediate(store: Store, trial_id: int, step: int, name: str, value: float) -> None:
@@ -153,6 +191,21 @@ def requeue_abandoned(store: Store, study_id: int, stale_after: timedelta,
     return numbers
 
 
-def _save_state(session: Session, study_id: int, state: Any) -> None:
-    session.merge(StrategyStateRow(study_id=study_id, state_json=json.dumps(state),
-                                   updated_at=utcnow()))
+def _save_state(connection: Connection, study_id: int, state: Any) -> None:
+    # An UPDATE, and an INSERT the first time only: session.merge would SELECT every time.
+    values = {"state_json": json.dumps(state), "updated_at": utcnow()}
+    if connection.execute(_SET_STATE, {"study": study_id, **values}).rowcount == 0:
+        connection.execute(_INSERT_STATE, {"study_id": study_id, **values})
+
+
+def _put(connection: Connection, table: Table, trial_id: int | None,
+         rows: list[dict[str, Any]]) -> None:
+    """Insert named rows of a trial, replacing any with the same name (as ``merge`` would).
+
+    Two statements for all the rows, where ``merge`` runs a SELECT and a write per row.
+    """
+    if not rows:
+        return
+    delete, insert_rows = _REPLACE_NAMED[table]
+    connection.execute(delete, {"trial": trial_id, "names": [r["name"] for r in rows]})
+    connection.execute(insert_rows, [{"trial_id": trial_id, **r} for r in rows])
