@@ -46,6 +46,7 @@ def cli(ctx: click.Context, debug: bool, storage: str | None) -> None:
 
 
 def _add_commands() -> None:
+    from nasplat.cli.compare import compare_command
     from nasplat.cli.enqueue import enqueue_command
     from nasplat.cli.export import export_command
     from nasplat.cli.plugins import plugins_command
@@ -57,6 +58,7 @@ def _add_commands() -> None:
     for command in (run_command, plugins_command, spaces_group, studies_command,
                     trials_command, pareto_command, export_command, query_command, enqueue_command):
         cli.add_command(command)
+    cli.add_command(compare_command)
     try:
         from nasplat.cli.datasets import datasets_command
     except ImportError:
