@@ -121,6 +121,9 @@ class StudyConfig(_Strict):
     executor: PluginChoice = Field(default_factory=lambda: PluginChoice(name="local"))
     seed: int = Field(default=0, ge=0, lt=2**32)
     storage: str = DEFAULT_STORAGE
+    artifacts: str | None = None
+    """Folder for trial files (trained weights); default: ``<store file>.artifacts`` beside a
+    SQLite store, else ``nasplat-artifacts`` in the working directory."""
     heartbeat_seconds: PositiveFloat = 10.0
     stale_after_seconds: PositiveFloat = 120.0
     """A running trial whose heartbeat is older than this (or whose local worker process is

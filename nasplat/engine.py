@@ -16,13 +16,13 @@ import socket
 import threading
 import time
 import traceback
-from uuid import uuid4
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import numpy as np
 
@@ -31,11 +31,12 @@ from nasplat.config import StudyConfig
 from nasplat.errors import InvalidGenome, NasplatError, TrialFailed
 from nasplat.evaluation import EvaluationRecord, Evaluator, TrialContext, make_evaluator
 from nasplat.objective import is_finite
+from nasplat.pareto import pareto_indices
 from nasplat.problem import Problem, make_executor, make_strategy
 from nasplat.space import Genome, has_capability
 from nasplat.store import Store, StudyRow, TrialRow, queries, writes
 from nasplat.store.writes import NewTrial, Outcome
-from nasplat.strategy import TrialResult, saves_state
+from nasplat.strategy import Proposal, TrialResult, saves_state
 
 MAX_FRUITLESS_PROPOSALS = 1000
 """Stop when this many proposals in a row were duplicates or infeasible: the space (or the
@@ -152,6 +153,7 @@ class Engine:
                     continue
                 for trial, outcome in self.executor.run(jobs, self._evaluate):
                     self._commit(trial, outcome)
+            self._drop_dominated_weights()
         except KeyboardInterrupt:
             reason = "interrupted"
             self._requeue_mine()
@@ -170,7 +172,8 @@ class Engine:
         return self.study.id
 
     def _counts(self, status: str) -> bool:
-        """Whether a trial of ``status`` counts toward the trial budget."""
+        """Whether a never-evaluated trial of ``status`` counts toward the trial budget
+        (an evaluated one always does: it was trained)."""
         return status != "infeasible" or self.config.budget.count_infeasible
 
     def _stop_reason(self, started: float) -> str | None:
@@ -201,7 +204,9 @@ class Engine:
         hashes, seen = [], set()
         queued: list[NewTrial] = []
         infeasible: list[tuple[NewTrial, Outcome, Genome]] = []
-        for genome in genomes:
+        lineage = self._lineage(genomes)
+        for item in genomes:
+            genome, parents, fidelity = _unpack(item)
             genome, error = self._checked(genome)
             digest = self.space.genome_hash(genome) if error is None else f"invalid:{uuid4().hex}"
             hashes.append(digest)
@@ -209,7 +214,8 @@ class Engine:
                 continue
             seen.add(digest)
             new = NewTrial(json.dumps(self.space.to_json(genome)) if error is None else "null",
-                           digest, 0, ask_seconds=ask_seconds)
+                           digest, 0, parent_ids=[lineage[p] for p in parents if p in lineage],
+                           fidelity=fidelity, ask_seconds=ask_seconds)
             if error is not None:
                 infeasible.append((new, Outcome("failed", error=error), genome))
                 continue
@@ -236,6 +242,11 @@ class Engine:
             writes.enqueue(self.store, self._id, [], self._state())
         return self._fruitless < MAX_FRUITLESS_PROPOSALS
 
+    def _lineage(self, proposals: Sequence[Any]) -> dict[int, int]:
+        """Trial ids of the parents the proposals name, by trial number."""
+        numbers = [n for item in proposals if isinstance(item, Proposal) for n in item.parents]
+        return queries.trial_ids(self.store, self._id, numbers) if numbers else {}
+
     def _checked(self, genome: Genome) -> tuple[Genome, str | None]:
         try:
             self.space.validate(genome)
@@ -258,7 +269,9 @@ class Engine:
                               seed_of=self._seed_of)
         results = []
         for row, (_, outcome, genome) in zip(rows, items, strict=True):
-            writes.finish(self.store, row, outcome)
+            row = writes.finish(self.store, row, outcome)
+            plugin_registry.call_event("nasplat_trial_finished", study=self.study, trial=row,
+                                       metrics=dict(outcome.metrics))
             if self._counts(outcome.status):
                 self._used += 1
             results.append(TrialResult(row.number, genome, outcome.status,
@@ -286,8 +299,13 @@ class Engine:
         genome = self.space.from_json(json.loads(trial.genome_json))
         self.listener.trial_started(trial)
         plugin_registry.call_event("nasplat_trial_started", study=self.study, trial=trial)
+        parent = queries.first_parent(self.store, trial.id or 0)
         ctx = TrialContext(
             number=trial.number, genome=genome, seed=trial.seed, fidelity=trial.fidelity,
+            parent_genome=(self.space.from_json(json.loads(parent.genome_json))
+                           if parent is not None else None),
+            parent_artifacts=(queries.artifacts(self.store, parent.id or 0)
+                              if parent is not None else {}),
             artifact_dir=(self.artifact_root / self.study.name / f"trial-{trial.number}"
                           if self.artifact_root else None),
             report=lambda step, name, value: writes.record_intermediate(
@@ -338,8 +356,6 @@ class Engine:
         now = time.perf_counter()
         elapsed, self._mark = now - self._mark, now
         row = writes.finish(self.store, trial, outcome, self._state(), elapsed)
-        if not self._counts(outcome.status):
-            self._used -= 1  # counted when it was queued; an infeasible result gives it back
         self.study.elapsed_seconds += elapsed
         self.listener.trial_finished(row, dict(outcome.metrics))
         plugin_registry.call_event("nasplat_trial_finished", study=self.study, trial=row,
@@ -385,10 +401,35 @@ class Engine:
             strategy.tell(results)
         return strategy
 
+    def _drop_dominated_weights(self) -> None:
+        """With ``keep_weights = "pareto"``, delete the saved weights of every trial off the
+        Pareto front (they were kept while the front was unknown)."""
+        if self.config.trainer.keep_weights != "pareto":
+            return
+        finished = queries.finished(self.store, self._id)
+        names = [o.name for o in self.problem.objectives]
+        complete = [(row, m) for row, m in finished
+                    if row.status == "complete" and all(n in m for n in names)]
+        values = [[m[n] for n in names] for _, m in complete]
+        front = {complete[i][0].id for i in pareto_indices(
+            values, [o.direction for o in self.problem.objectives])}
+        off = [row.id for row, _ in finished if row.id not in front and row.id is not None]
+        paths = queries.artifact_paths(self.store, off, "weights")
+        for path in paths.values():
+            Path(path).unlink(missing_ok=True)
+        if paths:
+            writes.delete_artifacts(self.store, list(paths), "weights")
+
     def _requeue_mine(self) -> None:
         """On Ctrl-C, put this process's running trials back in the queue for the resume."""
         writes.requeue_abandoned(self.store, self._id, timedelta(days=36500),
                                  lambda worker: worker == self.worker)
+
+
+def _unpack(item: Any) -> tuple[Genome, tuple[int, ...], float | None]:
+    if isinstance(item, Proposal):
+        return item.genome, item.parents, item.fidelity
+    return item, (), None
 
 
 def _as_result(space: Any, row: TrialRow, metrics: dict[str, float], problem: Problem

@@ -50,10 +50,6 @@ def enqueue_genomes(study: str, storage: str, genomes: Sequence[Any]) -> list[in
     assert row.id is not None
     known = queries.known_hashes(store, row.id, seen)
     new = [t for t in new if t.genome_hash not in known]
-    rows = writes.enqueue(store, row.id, new)
-    seeds = {r.id: trial_seed(json.loads(row.config_json)["seed"], r.number) for r in rows}
-    with store.session() as session:
-        for r in rows:
-            r.seed = seeds[r.id]
-            session.merge(r)
+    seed = json.loads(row.config_json)["seed"]
+    rows = writes.enqueue(store, row.id, new, seed_of=lambda number: trial_seed(seed, number))
     return [r.number for r in rows]

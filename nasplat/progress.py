@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
 
 from nasplat.engine import ProgressListener
 from nasplat.store import StudyRow, TrialRow
@@ -19,8 +20,8 @@ class RichProgress(ProgressListener):
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True)
         self.progress = Progress(
-            TextColumn("[bold]{task.fields[study]}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), _StatusColumn(),
             console=self.console, transient=False)
         self.task: Any = None
         self.counts: dict[str, int] = {"complete": 0, "failed": 0, "infeasible": 0}
@@ -37,8 +38,7 @@ class RichProgress(ProgressListener):
     def start(self, study: StudyRow, total: int | None, done: int) -> None:
         """Show the bar for ``study``."""
         self.directions = {d["name"]: d["direction"] for d in json.loads(study.directions_json)}
-        self.task = self.progress.add_task("search", total=total, completed=done,
-                                           study=study.name, status="")
+        self.task = self.progress.add_task(study.name, total=total, completed=done, status="")
 
     def trial_started(self, trial: TrialRow) -> None:
         """Show which trial runs."""
@@ -63,3 +63,11 @@ class RichProgress(ProgressListener):
     def _update(self, status: str) -> None:
         if self.task is not None:
             self.progress.update(self.task, status=status)
+
+
+class _StatusColumn(ProgressColumn):
+    """The ``status`` field of a task; empty for tasks without one (the trainer's bars)."""
+
+    def render(self, task: Task) -> Text:
+        """The status text."""
+        return Text(str(task.fields.get("status", "")))

@@ -31,6 +31,21 @@ class TrialResult:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """A genome plus where it came from; ``ask`` may return these instead of bare genomes.
+
+    ``parents`` are trial numbers: they are stored as the child's lineage, and the first
+    parent's genome and artifacts (its trained weights) reach the evaluator, so a space with
+    ``inherit`` can warm-start the child. ``fidelity`` overrides the study's training budget
+    for this trial (e.g. fewer epochs for a child that inherits its parent's weights).
+    """
+
+    genome: Genome
+    parents: tuple[int, ...] = ()
+    fidelity: float | None = None
+
+
 @runtime_checkable
 class Strategy(Protocol):
     """Proposes genomes and learns from their results.
@@ -48,8 +63,8 @@ class Strategy(Protocol):
     name: ClassVar[str]
     Options: ClassVar[type[BaseModel]]
 
-    def ask(self, n: int) -> list[Genome]:
-        """Return up to ``n`` genomes to evaluate next (fewer only when nothing is left)."""
+    def ask(self, n: int) -> list[Genome | Proposal]:
+        """Return up to ``n`` genomes (or :class:`Proposal` objects) to evaluate next."""
         ...
 
     def tell(self, results: Sequence[TrialResult]) -> None:

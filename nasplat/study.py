@@ -9,12 +9,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from nasplat.config import DEFAULT_STORAGE, StudyConfig, validate_config
 from nasplat.engine import Engine, ProgressListener, RunSummary
 from nasplat.errors import ConfigError, NasplatError, StoreError
+from nasplat.evaluation import make_evaluator
 from nasplat.objective import Direction
 from nasplat.pareto import pareto_indices
-from nasplat.problem import Problem, resolve
+from nasplat.problem import Problem, make_executor, make_strategy, resolve
 from nasplat.store import Store, StudyRow, queries, writes
 
 RESUMABLE = ("budget",)
@@ -134,7 +137,10 @@ def list_studies(storage: str = DEFAULT_STORAGE) -> list[tuple[StudyRow, dict[st
 
 def prepare(config: StudyConfig | dict[str, Any], *, listener: ProgressListener | None = None,
             artifact_root: Path | None = None) -> Engine:
-    """An :class:`Engine` for ``config``: a new study, or the stored one it names (resumed)."""
+    """An :class:`Engine` for ``config``: a new study, or the stored one it names (resumed).
+
+    Trial files (weights) go to ``artifact_root``, else the config's ``artifacts`` folder.
+    """
     if isinstance(config, dict):
         config = validate_config(config)
     existing = _existing_study(config)
@@ -142,15 +148,34 @@ def prepare(config: StudyConfig | dict[str, Any], *, listener: ProgressListener 
         store, row = existing
         config = _merge_resume(StudyConfig.model_validate_json(row.config_json), config)
         return Engine(store, row, resolve(config), listener=listener,
-                      artifact_root=artifact_root)
-    problem = resolve(config)  # before anything is written: bad input leaves no store behind
+                      artifact_root=artifact_root or artifact_folder(config))
+    # Everything that can reject the config runs before anything is written: bad input
+    # leaves no store and no empty study behind.
+    problem = resolve(config)
+    make_strategy(problem)
+    make_executor(config)
+    evaluator = make_evaluator(problem.space, config)
     store = Store(config.storage, create=True)
     name = config.study or _auto_name(config)
     config = config.model_copy(update={"study": name})
+    problem.config = config
     row = writes.create_study(store, name, config.space.name, config.strategy.name,
                               config.model_dump(mode="json"),
                               [{"name": s.name, "direction": s.direction} for s in problem.specs])
-    return Engine(store, row, problem, listener=listener, artifact_root=artifact_root)
+    return Engine(store, row, problem, evaluator=evaluator, listener=listener,
+                  artifact_root=artifact_root or artifact_folder(config))
+
+
+def artifact_folder(config: StudyConfig) -> Path:
+    """Where a study's trial files go: the config's ``artifacts``, else beside the store."""
+    if config.artifacts:
+        return Path(config.artifacts).resolve()
+    url = make_url(config.storage)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not database.startswith("file:"):
+        return Path(f"{database}.artifacts").resolve()
+    return Path("nasplat-artifacts").resolve()
 
 
 def run_study(config: StudyConfig | dict[str, Any], *,

@@ -114,6 +114,8 @@ def test_infeasible_can_count_toward_the_budget(storage: str) -> None:
 def test_expensive_constraints_mark_evaluated_trials_infeasible(storage: str) -> None:
     run_study(config(storage, trials=20, constraints={"error": {"max": 40}}))
     trials = load_study("s", storage).trials()
+    assert len(trials) == 20  # evaluated infeasible trials were trained: they count
+    assert any(t.status == "infeasible" for t in trials)
     for t in trials:
         assert "error" in t.metrics
         assert (t.status == "complete") == (t.metrics["error"] <= 40)

@@ -77,6 +77,10 @@ def run_command(config_path: str | None, space: str | None, strategy: str | None
     else:
         with RichProgress() as progress:
             engine = prepare(config, listener=progress)
+            if hasattr(engine.evaluator, "progress"):  # the trainer: a bar per trial, nested
+                from nasplat.train import RichTrainingProgress
+
+                engine.evaluator.progress = RichTrainingProgress(progress.progress)
             summary = engine.run()
     counts = ", ".join(f"{n} {k}" for k, n in summary.counts.items() if n) or "no trials"
     click.echo(f"study '{summary.study.name}': {summary.reason} ({counts}) in "

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, or_
 from sqlmodel import col, select
 
 from nasplat.errors import StudyNotFound, unknown_name
@@ -98,6 +98,26 @@ def parents(store: Store, trial_ids: Iterable[int]) -> dict[int, list[int]]:
     return out
 
 
+def first_parent(store: Store, trial_id: int) -> TrialRow | None:
+    """The first parent of a trial (lowest id), or ``None`` for a trial without lineage."""
+    with store.session() as session:
+        return session.exec(
+            select(TrialRow).join(TrialParentRow, col(TrialParentRow.parent_id) == TrialRow.id)
+            .where(TrialParentRow.trial_id == trial_id).order_by(TrialRow.id).limit(1)).first()
+
+
+def trial_ids(store: Store, study_id: int, numbers: Iterable[int]) -> dict[int, int]:
+    """Trial ids by number, for the given numbers of a study."""
+    wanted = list(set(numbers))
+    out: dict[int, int] = {}
+    with store.session() as session:
+        for chunk in _chunks(wanted, 500):
+            for number, trial_id in session.exec(select(TrialRow.number, TrialRow.id).where(
+                    TrialRow.study_id == study_id, col(TrialRow.number).in_(chunk))):
+                out[number] = trial_id
+    return out
+
+
 def intermediate_values(store: Store, trial_id: int) -> list[IntermediateRow]:
     """A trial's learning curve, by step."""
     with store.session() as session:
@@ -112,11 +132,25 @@ def artifacts(store: Store, trial_id: int) -> dict[str, str]:
     return {r.name: r.path for r in rows}
 
 
+def artifact_paths(store: Store, trial_ids: Iterable[int], name: str) -> dict[int, str]:
+    """The path of artifact ``name`` of each given trial that has one."""
+    ids = list(trial_ids)
+    out: dict[int, str] = {}
+    with store.session() as session:
+        for chunk in _chunks(ids, 500):
+            for row in session.exec(select(ArtifactRow).where(
+                    col(ArtifactRow.trial_id).in_(chunk), ArtifactRow.name == name)):
+                out[row.trial_id] = row.path
+    return out
+
+
 def budget_used(store: Store, study_id: int, count_infeasible: bool) -> int:
-    """Trials that count toward the budget: every trial, less never-evaluated infeasible ones."""
+    """Trials that count toward the budget: every trial, less never-evaluated infeasible ones
+    (those a cheap constraint rejected: they were never started) unless ``count_infeasible``."""
     query = select(func.count()).select_from(TrialRow).where(TrialRow.study_id == study_id)
     if not count_infeasible:
-        query = query.where(TrialRow.status != "infeasible")
+        query = query.where(or_(TrialRow.status != "infeasible",
+                                col(TrialRow.started_at).is_not(None)))
     with store.session() as session:
         return int(session.exec(query).one())
 

@@ -56,6 +56,9 @@ _FIRST_QUEUED = (select(_trials)
 _SET_TRIAL = update(_trials).where(_trials.c.id == bindparam("trial"))
 """Sets the columns its parameters name (besides ``trial``)."""
 _SET_HEARTBEAT = _SET_TRIAL.where(_trials.c.status == "running")
+_CLAIM = _SET_TRIAL.where(_trials.c.status == "queued")
+"""Claims only a trial still queued: where the database takes no row lock (SQLite), a
+second process that read the same queued trial finds it taken and tries the next one."""
 _SET_STATE = update(_states).where(_states.c.study_id == bindparam("study"))
 _INSERT_STATE = insert(_states)
 _ADD_ELAPSED = (update(_studies).where(_studies.c.id == bindparam("study"))
@@ -115,18 +118,20 @@ def enqueue(store: Store, study_id: int, new: Sequence[NewTrial],
 
 def claim(store: Store, study_id: int, worker: str) -> TrialRow | None:
     """Mark the lowest-numbered queued trial running for ``worker`` and return it."""
-    with store.transaction() as connection:
-        found = connection.execute(_FIRST_QUEUED, {"study": study_id}).first()
-        if found is None:
-            return None
-        row = TrialRow(**found._mapping)
-        row.status, row.worker, row.attempts = "running", worker, row.attempts + 1
-        row.started_at = row.heartbeat_at = utcnow()
-        connection.execute(_SET_TRIAL, {
-            "trial": row.id, "status": row.status, "worker": row.worker,
-            "attempts": row.attempts, "started_at": row.started_at,
-            "heartbeat_at": row.heartbeat_at})
-    return row
+    while True:
+        with store.transaction() as connection:
+            found = connection.execute(_FIRST_QUEUED, {"study": study_id}).first()
+            if found is None:
+                return None
+            row = TrialRow(**found._mapping)
+            row.status, row.worker, row.attempts = "running", worker, row.attempts + 1
+            row.started_at = row.heartbeat_at = utcnow()
+            taken = connection.execute(_CLAIM, {
+                "trial": row.id, "status": row.status, "worker": row.worker,
+                "attempts": row.attempts, "started_at": row.started_at,
+                "heartbeat_at": row.heartbeat_at}).rowcount
+        if taken:
+            return row
 
 
 def heartbeat(store: Store, trial_id: int) -> None:
@@ -160,6 +165,15 @@ def finish(store: Store, trial: TrialRow, outcome: Outcome, strategy_state: Any 
     trial.status, trial.error, trial.violation = outcome.status, outcome.error, outcome.violation
     trial.finished_at = finished_at
     return trial
+
+
+def delete_artifacts(store: Store, trial_ids: Sequence[int], name: str) -> None:
+    """Forget the artifact ``name`` of the given trials (their files are the caller's)."""
+    table = ArtifactRow.__table__
+    with store.transaction() as connection:
+        for start in range(0, len(trial_ids), 500):
+            connection.execute(table.delete().where(
+                table.c.trial_id.in_(trial_ids[start:start + 500]), table.c.name == name))
 
 
 def record_intermediate(store: Store, trial_id: int, step: int, name: str, value: float) -> None:
