@@ -23,6 +23,10 @@ class Objective(Protocol):
     the space's cheap metrics before any evaluation. Objectives are functions of one
     :class:`~nasplat.evaluation.EvaluationRecord`, so adding one never costs another pass
     over the data.
+
+    An objective may also declare ``needs`` (a set of strings such as ``"split:test"`` or
+    ``"odin:ood"``) so the trainer's evaluator does only the passes it asks for; see
+    ``nasplat.train.needs`` for the vocabulary.
     """
 
     name: str
