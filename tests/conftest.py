@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,10 +26,31 @@ registry.get().add(toys, "toys", "nasplat-tests", "0")
 registry.get().add(spaces_for_failures, "failures", "nasplat-tests", "0")
 
 
-@pytest.fixture
-def storage(tmp_path: Path) -> str:
-    """A SQLAlchemy URL of a fresh SQLite store in a temporary folder."""
-    return f"sqlite:///{tmp_path / 'store.db'}"
+POSTGRES = os.environ.get("NASPLAT_TEST_POSTGRES")
+"""A PostgreSQL server URL (``postgresql://user@host:port/db``) to run the store tests
+against as well; without it they run on SQLite alone."""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A SQLAlchemy URL of a fresh, empty result store: SQLite, and PostgreSQL when
+    ``NASPLAT_TEST_POSTGRES`` names a server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not POSTGRES:
+        pytest.skip("no PostgreSQL server: set NASPLAT_TEST_POSTGRES=postgresql://... to test one")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"nasplat_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

@@ -111,7 +111,7 @@ def _engine(url: str, create: bool) -> Engine:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:
         raise StoreError(f"storage URL {url!r}: no driver for '{parsed.drivername}' "
-                         f"({exc}); install it, e.g. pip install psycopg2-binary") from None
+                         f"({exc}); install its driver, e.g. pip install 'psycopg[binary]' for PostgreSQL") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

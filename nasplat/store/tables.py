@@ -7,7 +7,7 @@ Bump ``SCHEMA_VERSION`` with every change to these tables, and teach
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 1
@@ -66,7 +66,7 @@ class TrialRow(SQLModel, table=True):
     status: str = "queued"
     error: Optional[str] = None
     violation: Optional[float] = None
-    seed: int = 0
+    seed: int = Field(default=0, sa_type=BigInteger)  # seeds span 0..2**32-1
     fidelity: Optional[float] = None
     attempts: int = 0
     worker: Optional[str] = None

@@ -16,3 +16,4 @@ if "trainable_toys" not in registry.get().info:
 @pytest.fixture(autouse=True)
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NASPLAT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)  # weights of non-SQLite stores go to ./nasplat-artifacts

@@ -65,8 +65,10 @@ def test_children_inherit_from_their_parent(storage: str) -> None:
 
 
 def test_only_pareto_weights_are_kept(storage: str, tmp_path: Path) -> None:
+    folder = tmp_path / "files"
     run_study({"study": "w", "space": "train_mlp", "budget": 6, "storage": storage,
-               "trainer": TRAINER, "objectives": ["val_accuracy", "params"]})
+               "trainer": TRAINER, "objectives": ["val_accuracy", "params"],
+               "artifacts": str(folder)})
     study = load_study("w", storage)
     front = {t.number for t in study.pareto_front()}
     store = Store(storage)
@@ -76,6 +78,12 @@ def test_only_pareto_weights_are_kept(storage: str, tmp_path: Path) -> None:
     assert front and {n for n, path in kept.items() if path} == front
     for number in front:
         assert Path(kept[number]).is_file()
-        assert Path(kept[number]).is_relative_to(tmp_path / "store.db.artifacts")
-    folder = tmp_path / "store.db.artifacts" / "w"
+        assert Path(kept[number]).is_relative_to(folder / "w")
     assert len(list(folder.rglob("*.pt"))) == len(front)
+
+
+def test_weights_go_beside_a_sqlite_store_by_default(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'beside.db'}"
+    run_study({"study": "b", "space": "train_mlp", "budget": 1, "storage": url,
+               "trainer": {**TRAINER, "keep_weights": "all"}})
+    assert len(list((tmp_path / "beside.db.artifacts" / "b").rglob("*.pt"))) == 1
