@@ -49,8 +49,10 @@ def _add_commands() -> None:
     from nasplat.cli.compare import compare_command
     from nasplat.cli.enqueue import enqueue_command
     from nasplat.cli.export import export_command
+    from nasplat.cli.plot import plot_command
     from nasplat.cli.plugins import plugins_command
     from nasplat.cli.query import query_command
+    from nasplat.cli.report import report_command
     from nasplat.cli.run import run_command
     from nasplat.cli.spaces import spaces_group
     from nasplat.cli.studies import pareto_command, studies_command, trials_command
@@ -59,6 +61,8 @@ def _add_commands() -> None:
                     trials_command, pareto_command, export_command, query_command, enqueue_command):
         cli.add_command(command)
     cli.add_command(compare_command)
+    cli.add_command(plot_command)
+    cli.add_command(report_command)
     try:
         from nasplat.cli.datasets import datasets_command
     except ImportError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -18,10 +17,18 @@ from nasplat.study import TrialRecord, load_study
 @click.option("--trial", "numbers", type=int, multiple=True, help="Export trial N; repeatable.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Folder to write into (created if missing).")
+@click.option("--onnx/--no-onnx", default=True, show_default=True,
+              help="Also write model.onnx, checked with ONNX Runtime (needs nasplat[export]).")
+@click.option("--retrain", is_flag=True,
+              help="Train again, with the study's trainer settings, trials whose weights "
+                   "were not kept.")
 @storage_option
 def export_command(study: str, pareto: bool, numbers: tuple[int, ...], out_dir: str,
-                   storage: str) -> None:
-    """Write each chosen trial's genome and values to OUT/trial-N/."""
+                   onnx: bool, retrain: bool, storage: str) -> None:
+    """Write each chosen trial to OUT/trial-N/: genome.json, values.json, README.md, and
+    where the weights exist state_dict.pt and model.onnx."""
+    from nasplat.export import export_trial
+
     if not pareto and not numbers:
         raise ConfigError("choose what to export: --pareto, or --trial N (repeatable)")
     handle = load_study(study, storage)
@@ -37,11 +44,9 @@ def export_command(study: str, pareto: bool, numbers: tuple[int, ...], out_dir: 
         chosen.update({n: by_number[n] for n in numbers})
     root = Path(out_dir)
     for number, trial in sorted(chosen.items()):
-        folder = root / f"trial-{number}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "genome.json").write_text(json.dumps(trial.genome, indent=1) + "\n")
-        (folder / "values.json").write_text(json.dumps({
-            "study": study, "space": handle.row.space, "number": number,
-            "status": trial.status, "objectives": trial.values, "metrics": trial.metrics},
-            indent=1) + "\n")
+        done = export_trial(handle, trial, root / f"trial-{number}", onnx=onnx,
+                            retrain_missing=retrain)
+        click.echo(f"trial-{number}: {', '.join(done.files)}")
+        for note in done.notes:
+            click.echo(f"  note: {note}")
     click.echo(f"exported {len(chosen)} trial(s) of '{study}' to {root}")

@@ -1,0 +1,1 @@
+"""Bundled loggers: send a study's events elsewhere, through the event hooks alone."""
