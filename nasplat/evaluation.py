@@ -1,8 +1,10 @@
 """What an evaluation produces, and the interface that produces it.
 
-The engine hands each trial to an :class:`Evaluator`. Spaces that need no training (toy and
-benchmark spaces with an ``evaluate`` method) are evaluated analytically by
-:class:`AnalyticEvaluator`; spaces that train go through nasplat's shared trainer.
+The engine hands each trial to an :class:`Evaluator`. A space with its own way of evaluating
+(``make_evaluator(config)``, e.g. heads trained on cached features) supplies its evaluator;
+spaces that need no training (toy and benchmark spaces with an ``evaluate`` method) are
+evaluated analytically by :class:`AnalyticEvaluator`; the others go through nasplat's shared
+trainer.
 """
 
 from __future__ import annotations
@@ -78,7 +80,10 @@ class AnalyticEvaluator:
 
 
 def make_evaluator(space: SearchSpace, config: StudyConfig) -> Evaluator:
-    """The evaluator for ``space``: analytic when it can be, the shared trainer otherwise."""
+    """The evaluator for ``space``: its own if it makes one, analytic when it can be, the
+    shared trainer otherwise."""
+    if callable(getattr(space, "make_evaluator", None)):
+        return space.make_evaluator(config)  # type: ignore[attr-defined]
     if callable(getattr(space, "evaluate", None)):
         return AnalyticEvaluator(space)
     try:

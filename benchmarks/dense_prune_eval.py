@@ -1,0 +1,128 @@
+"""Per-candidate evaluation time of dense_prune heads: uncached vs cached, one-by-one vs batched.
+
+Three ways to evaluate a mask, measured in one run on the same candidates and settings
+(trainer defaults: 5 epochs, batch 128, AdamW, cosine):
+
+* **uncached**: the head trained through the frozen backbone, every batch's images going
+  through it (nasplat's shared trainer, ``fit`` + ``evaluate_split``, on ``backbone → head``);
+* **cached, one by one**: the dense_prune evaluator on cached features, one head per call
+  (what the ``local`` executor does);
+* **cached, batched**: the same evaluator with K = 32 heads trained as one computation (what
+  the ``batched_heads`` executor does).
+
+The one-time cost of computing the features is printed apart. Targets (issue 7): cached ≥ 50×
+faster than uncached, batched ≥ 5× faster per candidate than one by one, on CPU.
+
+    python benchmarks/dense_prune_eval.py                 # synthetic_glyphs, 1 torch thread
+    python benchmarks/dense_prune_eval.py --fashion-mnist ../shared/data/fashion_mnist
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import nasplat.spaces.dense_prune.plugin as plugin
+from nasplat import registry
+from nasplat.config import validate_config
+from nasplat.problem import resolve
+from nasplat.spaces.dense_prune.evaluator import Candidate, DensePruneEvaluator
+from nasplat.spaces.dense_prune.head import PrunedHead
+from nasplat.train import TensorBatches, evaluate_split, fit, seed_everything
+
+
+class FrozenThenHead(nn.Module):
+    """backbone → head, the backbone kept in eval mode (batch norm frozen) while training."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone, self.head = backbone, head
+
+    def train(self, mode: bool = True) -> FrozenThenHead:
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            features = self.backbone(x)
+        return self.head(features)
+
+
+def uncached(evaluator: DensePruneEvaluator, candidate: Candidate) -> float:
+    """Seconds to train and evaluate one head through the backbone, as the shared trainer would."""
+    space, trainer = evaluator.space, evaluator.trainer
+    started = time.perf_counter()
+    generator = seed_everything(candidate.seed)
+    model = FrozenThenHead(space.backbone(lambda m: None).module,
+                           PrunedHead(candidate.genome, space.hidden, space.classes))
+    batches = {s: TensorBatches(evaluator.dataset.load(s), evaluator.device, 2**31)
+               for s in ("train", *evaluator.splits)}
+    steps = trainer.epochs * batches["train"].steps_per_epoch(trainer.batch_size)
+    fit(model, batches["train"], trainer, steps=steps, device=evaluator.device,
+        generator=generator)
+    for split in evaluator.splits:
+        evaluate_split(model, batches[split], batch_size=2 * trainer.batch_size,
+                       probabilities=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heads", type=int, default=32, help="K, heads trained at once")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: stable timings on a shared CPU; see docs/spaces/dense_prune.md)")
+    parser.add_argument("--uncached", type=int, default=1, help="candidates timed uncached")
+    parser.add_argument("--fashion-mnist", default=None, help="Fashion-MNIST folder; MNIST "
+                        "test as OoD from --ood (default: synthetic_glyphs)")
+    parser.add_argument("--ood", default=None, help="OoD folder or .npz for --fashion-mnist")
+    parser.add_argument("--train-limit", type=int, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if "dense_prune" not in registry.get().info:
+        registry.get().add(plugin, "dense_prune")
+    config = {"space": "dense_prune", "seed": 0}
+    if args.fashion_mnist:
+        config["dataset"] = {"name": "fashion_mnist", "options": {
+            "path": args.fashion_mnist, "ood_path": args.ood, "train_limit": args.train_limit}}
+    study = validate_config(config)
+    evaluator = DensePruneEvaluator(resolve(study).space, study)
+    space = evaluator.space
+    space.backbone()  # pre-trained (once, then cached) before any timing
+    started = time.perf_counter()
+    evaluator.features()
+    features_seconds = time.perf_counter() - started
+    rng = np.random.default_rng(0)
+    candidates = [Candidate(space.sample(rng), seed) for seed in range(args.heads)]
+
+    times_uncached = [uncached(evaluator, c) for c in candidates[:args.uncached]]
+    started = time.perf_counter()
+    for c in candidates:
+        evaluator.evaluate_many([c])
+    one_by_one = (time.perf_counter() - started) / len(candidates)
+    started = time.perf_counter()
+    records = evaluator.evaluate_many(candidates)
+    batched = (time.perf_counter() - started) / len(candidates)
+    per_uncached = float(np.mean(times_uncached))
+
+    print(f"dataset {evaluator.dataset.name}, {len(evaluator.features()['train'].labels)} "
+          f"training samples, P = {space.features}, hidden {space.hidden}, "
+          f"{study.trainer.epochs} epochs, batch {study.trainer.batch_size}, "
+          f"{args.threads} torch threads")
+    print(f"features of every split, once: {features_seconds:8.2f} s "
+          f"(0 when read from the cache)")
+    print(f"uncached (through the backbone): {per_uncached:8.3f} s per candidate "
+          f"({len(times_uncached)} timed)")
+    print(f"cached, one by one:              {one_by_one:8.3f} s per candidate")
+    print(f"cached, batched K={args.heads:<3}:          {batched:8.3f} s per candidate")
+    print(f"cached vs uncached:  {per_uncached / one_by_one:7.1f}x   (target >= 50x)")
+    print(f"batched vs one by one: {one_by_one / batched:5.1f}x   (target >= 5x)")
+    accuracy = [r.metrics["val_accuracy"] for r in records if hasattr(r, "metrics")]
+    print(f"validation accuracy of the {len(accuracy)} heads: {np.mean(accuracy):.3f} mean")
+
+
+if __name__ == "__main__":
+    main()

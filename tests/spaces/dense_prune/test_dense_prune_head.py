@@ -1,0 +1,50 @@
+"""Masks cut links: no output depends on a masked feature and no gradient reaches its weights."""
+
+from __future__ import annotations
+
+import torch
+
+from nasplat.spaces.dense_prune.batched import BatchedHeads
+from nasplat.spaces.dense_prune.head import PrunedHead, head_params
+
+MASKS = torch.tensor([[1, 0, 1, 0, 1, 1], [0, 0, 0, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
+
+
+def test_outputs_ignore_masked_features() -> None:
+    heads = BatchedHeads(MASKS, hidden=5, classes=3, seeds=[0, 1, 2])
+    x = torch.randn(7, 6)
+    changed = x.clone()
+    changed[:, [1, 3]] += 100.0  # features 1 and 3: cut from head 0, feature 3 kept by head 1
+    before, after = heads(x), heads(changed)
+    torch.testing.assert_close(before[0], after[0])
+    assert not torch.allclose(before[1], after[1])
+    pruned = PrunedHead(MASKS[0].numpy(), hidden=5, classes=3)
+    torch.testing.assert_close(pruned(x), pruned(changed))
+
+
+def test_no_gradient_reaches_cut_links() -> None:
+    heads = BatchedHeads(MASKS, hidden=5, classes=3, seeds=[0, 1, 2])
+    heads(torch.randn(7, 6)).pow(2).sum().backward()
+    grad = heads.w1.grad
+    cut = MASKS == 0
+    assert torch.all(grad[cut] == 0)
+    assert torch.all(grad[~cut].abs().sum(dim=-1) > 0)
+
+
+def test_a_batched_head_is_its_pruned_head() -> None:
+    heads = BatchedHeads(MASKS, hidden=5, classes=3, seeds=[0, 1, 2])
+    x = torch.randn(7, 6)
+    for k, mask in enumerate(MASKS):
+        pruned = PrunedHead(mask.numpy(), hidden=5, classes=3)
+        pruned.load_state_dict(heads.head_state(k))
+        torch.testing.assert_close(pruned(x), heads(x)[k])
+        assert sum(p.numel() for p in pruned.parameters()) == head_params(
+            int(mask.sum()), 5, 3)
+
+
+def test_each_head_starts_from_its_own_seed() -> None:
+    one = BatchedHeads(MASKS[:1], hidden=5, classes=3, seeds=[7])
+    among = BatchedHeads(MASKS[[2, 0]], hidden=5, classes=3, seeds=[3, 7])
+    x = torch.randn(4, 6)
+    torch.testing.assert_close(one(x)[0], among(x)[1])
+    assert not torch.equal(among.w2[0], among.w2[1])
