@@ -48,6 +48,13 @@ class SearchSpace(ABC):
     * ``inherit(parent_genome, parent_state, child_genome) -> dict``: weight inheritance, a
       state dict for the child built from the parent's trained state.
     * ``repair(genome) -> Genome``: turn an invalid genome into the nearest valid one.
+    * ``make_evaluator(config) -> Evaluator``: the space's own evaluation (e.g. heads trained
+      on cached features) in place of the shared trainer.
+    * ``defaults() -> dict``: a partial study config (trainer settings, budget, dataset) the
+      space suggests; what the user sets wins.
+    * ``report_sections(study) -> list[(title, html)]``: extra sections for ``nasplat report``.
+    * ``int_bounds() -> list[(low, high)]``: integer bounds per gene, for samplers that need
+      them (the ``optuna:*`` strategies).
     """
 
     name: ClassVar[str]
