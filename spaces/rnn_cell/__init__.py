@@ -1,0 +1,1 @@
+"""The ``rnn_cell`` search space: recurrent cells as DAGs, mutated by network morphisms."""
