@@ -1,0 +1,1 @@
+"""MO-ResNet's search space: variable-length gene codes of a ResNet-style network."""
