@@ -48,10 +48,22 @@ def completed(storage: str) -> dict[int, tuple[str, str]]:
     return {r.number: (r.genome_hash, r.genome_json) for r in rows}
 
 
+def running_now(storage: str) -> bool:
+    """Whether a trial of study ``k`` is running at this moment."""
+    try:
+        store = Store(storage)
+        study = queries.find_study(store, "k")
+        found = study is not None and bool(queries.trials(store, study.id, ["running"]))
+        store.close()
+    except Exception:
+        return False
+    return found
+
+
 @pytest.mark.slow
 def test_sigkill_then_resume(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'kill.db'}"
-    args = ["run", "--space", "slow", "--set", "space.options.seconds=0.1", "--budget", "40",
+    args = ["run", "--space", "slow", "--set", "space.options.seconds=0.25", "--budget", "30",
             "--study", "k", "--storage", storage, "--quiet", "--seed", "11"]
     proc = nasplat(args)
     deadline = time.time() + 60
@@ -59,7 +71,9 @@ def test_sigkill_then_resume(tmp_path: Path) -> None:
         assert proc.poll() is None, proc.communicate()
         assert time.time() < deadline, "the run made no progress"
         time.sleep(0.05)
-    time.sleep(0.05)  # land in the middle of a trial
+    while not running_now(storage):  # kill in the middle of a trial, not between two
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = completed(storage)
@@ -75,7 +89,7 @@ def test_sigkill_then_resume(tmp_path: Path) -> None:
     assert f"re-running trial(s) {interrupted.number}" in out
 
     after = load_study("k", storage).trials()
-    assert len(after) == 40 and all(t.status == "complete" for t in after)
+    assert len(after) == 30 and all(t.status == "complete" for t in after)
     by_number = {t.number: t for t in after}
     for number, (digest, genome_json) in before.items():  # no completed trial lost or redone
         assert by_number[number].genome_hash == digest
@@ -87,7 +101,7 @@ def test_sigkill_then_resume(tmp_path: Path) -> None:
     # the killed-and-resumed study proposes the same genomes as an uninterrupted one
     whole = f"sqlite:///{tmp_path / 'whole.db'}"
     proc = nasplat(["run", "--space", "slow", "--set", "space.options.seconds=0", "--budget",
-                    "40", "--study", "k", "--storage", whole, "--quiet", "--seed", "11"])
+                    "30", "--study", "k", "--storage", whole, "--quiet", "--seed", "11"])
     proc.communicate(timeout=120)
     assert [t.genome_hash for t in load_study("k", whole).trials()] == \
         [t.genome_hash for t in after]
