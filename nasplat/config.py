@@ -205,6 +205,24 @@ def validate_options(model: type[BaseModel], options: dict[str, Any], where: str
         raise ConfigError(format_validation_error(exc, where)) from None
 
 
+def with_defaults(config: StudyConfig, defaults: dict[str, Any], source: str) -> StudyConfig:
+    """``config`` with ``defaults`` (a partial config a space suggests) under what was set.
+
+    A key the config left unset takes the default; a plugin choice (``dataset`` ...) takes the
+    default's options only when it names the same plugin. A stored (resumed) config has every
+    key set, so its defaults never change.
+    """
+    return validate_config(_under(config.model_dump(exclude_unset=True), defaults), source)
+
+
+def _under(given: Any, default: Any) -> Any:
+    if not isinstance(given, dict) or not isinstance(default, dict):
+        return given
+    if given.get("name", default.get("name")) != default.get("name"):
+        return given  # another plugin than the default's: its options do not apply
+    return {**default, **{k: _under(v, default.get(k)) for k, v in given.items()}}
+
+
 def format_validation_error(exc: ValidationError, source: str) -> str:
     """One line per problem: ``source, a.b = value: reason``."""
     lines = []

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nasplat import registry as plugin_registry
-from nasplat.config import Bound, StudyConfig, validate_options
+from nasplat.config import Bound, StudyConfig, validate_options, with_defaults
 from nasplat.errors import ConfigError, PluginError, unknown_name
 from nasplat.objective import MetricObjective, Objective, ObjectiveSpec
-from nasplat.space import SearchSpace
+from nasplat.space import SearchSpace, has_capability
 
 
 @dataclass
@@ -47,6 +47,8 @@ def instantiate(kind: str, name: str, options: dict[str, Any], where: str, **fix
 def resolve(config: StudyConfig) -> Problem:
     """The space and objectives of ``config``, checked against each other."""
     space = instantiate("spaces", config.space.name, config.space.options, "space.options")
+    if has_capability(space, "defaults"):  # trainer settings, budget, data the space suggests
+        config = with_defaults(config, space.defaults(), f"defaults of space '{space.name}'")
     objectives = resolve_objectives(config, space)
     return Problem(config, space, objectives, dict(config.constraints))
 

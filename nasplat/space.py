@@ -48,6 +48,8 @@ class SearchSpace(ABC):
     * ``inherit(parent_genome, parent_state, child_genome) -> dict``: weight inheritance, a
       state dict for the child built from the parent's trained state.
     * ``repair(genome) -> Genome``: turn an invalid genome into the nearest valid one.
+    * ``defaults() -> dict``: a partial study config (``trainer``, ``budget``, ``dataset``,
+      ``objectives`` ...) the space suggests; merged under what the study config sets.
     * ``make_evaluator(config) -> Evaluator``: the space's own evaluation (e.g. heads trained
       on cached features) in place of the shared trainer.
     * ``defaults() -> dict``: a partial study config (trainer settings, budget, dataset) the

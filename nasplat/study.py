@@ -152,6 +152,7 @@ def prepare(config: StudyConfig | dict[str, Any], *, listener: ProgressListener 
     # Everything that can reject the config runs before anything is written: bad input
     # leaves no store and no empty study behind.
     problem = resolve(config)
+    config = problem.config  # with the space's suggested defaults under what was set
     make_strategy(problem)
     make_executor(config)
     evaluator = make_evaluator(problem.space, config)

@@ -89,8 +89,11 @@ def fit(model: nn.Module, batches: TensorBatches, config: TrainerConfig, *, step
             # 2. forward in the trial's precision, backward, clip, step
             with precision:
                 loss = loss_of(model(inputs), labels, config.label_smoothing)
+                # a model with an auxiliary loss (a mixture of experts' load balancing) leaves
+                # it on itself after the forward pass, already scaled; it is trained, not logged
+                aux = getattr(model, "aux_loss", None)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss if aux is None else loss + aux).backward()
             if config.grad_clip is not None:
                 nn.utils.clip_grad_norm_(params, config.grad_clip)
             optimizer.step()
