@@ -135,6 +135,13 @@ def cached_arrays(name: str, params: Mapping[str, Any],
         except (OSError, ValueError):
             pass  # a damaged cache file is rebuilt below
     arrays = make()
+    save_arrays(path, arrays)
+    return arrays
+
+
+def save_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``path`` (``.npz``) atomically; an unwritable cache is skipped, as it
+    only costs computing the arrays again next time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
@@ -142,5 +149,4 @@ def cached_arrays(name: str, params: Mapping[str, Any],
             np.savez(handle, **arrays)
         os.replace(tmp, path)
     except OSError:
-        pass  # an unwritable cache only costs regenerating next time
-    return arrays
+        pass

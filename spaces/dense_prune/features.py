@@ -8,8 +8,6 @@ else reuses the file: a whole study trains heads on features read once.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasplat.dataset import Dataset, Split, cache_dir
+from nasplat.dataset import Dataset, Split, cache_dir, save_arrays
 
 VERSION = 1
 
@@ -74,16 +72,6 @@ def cached_features(backbone: nn.Module, backbone_key: str, dataset: Dataset,
         f"({', '.join(f'{n} {len(s)}' for n, s in loaded.items())}); cached at {path}")
     out = {name: SplitFeatures(extract(backbone, split.inputs), split.labels)
            for name, split in loaded.items()}
-    _save(path, {f"{name}_x": f.features.numpy() for name, f in out.items()})
+    save_arrays(path, {f"{name}_x": f.features.numpy() for name, f in out.items()})
     return out
 
-
-def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # an unwritable cache only costs computing the features again
