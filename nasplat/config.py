@@ -128,6 +128,8 @@ class StudyConfig(_Strict):
     stale_after_seconds: PositiveFloat = 120.0
     """A running trial whose heartbeat is older than this (or whose local worker process is
     gone) is considered abandoned and re-run with the same genome."""
+    max_attempts: PositiveInt = 3
+    """A trial whose worker died this many times while running it is failed, not re-run."""
 
     @field_validator("objectives")
     @classmethod

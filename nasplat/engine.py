@@ -34,9 +34,9 @@ from nasplat.objective import is_finite
 from nasplat.pareto import pareto_indices
 from nasplat.problem import Problem, make_executor, make_strategy
 from nasplat.space import Genome, has_capability
-from nasplat.store import Store, StudyRow, TrialRow, queries, writes
+from nasplat.store import Store, StudyRow, TrialRow, proposing, queries, writes
 from nasplat.store.writes import NewTrial, Outcome
-from nasplat.strategy import Proposal, TrialResult, saves_state
+from nasplat.strategy import Proposal, TrialResult, accepts_pending, saves_state
 
 MAX_FRUITLESS_PROPOSALS = 1000
 """Stop when this many proposals in a row were duplicates or infeasible: the space (or the
@@ -101,7 +101,7 @@ class Engine:
     def __init__(self, store: Store, study: StudyRow, problem: Problem,
                  evaluator: Evaluator | None = None,
                  listener: ProgressListener | None = None,
-                 artifact_root: Path | None = None) -> None:
+                 artifact_root: Path | None = None, batch: int | None = None) -> None:
         self.store, self.study, self.problem = store, study, problem
         self.config: StudyConfig = problem.config
         self.space = problem.space
@@ -110,8 +110,14 @@ class Engine:
         self.listener = listener or ProgressListener()
         self.artifact_root = artifact_root
         self.worker = worker_id()
+        self.batch = batch or self.executor.slots
+        """How many genomes to ask for when the queue is empty (idle workers to feed)."""
+        proposing.create_lock(store, self._id)
+        self._version: int | None = None  # the stored state's version our copy matches
+        self._told_seq = 0  # our copy of the strategy has been told results up to this
         self.strategy = self._restore_strategy()
         self._fruitless = 0
+        self._next_requeue = 0.0
         self._mark = time.perf_counter()
         self._heartbeat = _Heartbeat(store, self.config.heartbeat_seconds)
 
@@ -121,20 +127,12 @@ class Engine:
         """Search until the budget is spent; safe to call again on a resumed study."""
         started = self._mark = time.perf_counter()
         self._base_elapsed = self.study.elapsed_seconds
-        requeued = writes.requeue_abandoned(
-            self.store, self._id, timedelta(seconds=self.config.stale_after_seconds),
-            local_worker_is_dead)
-        if requeued:
-            print(f"nasplat: re-running trial(s) {', '.join(map(str, requeued))} left unfinished "
-                  f"by a process that stopped")
-        # Counted once per run, then kept up to date as this run adds and finishes trials:
-        # counting in the store before every trial scans all of the study's trials, and the
-        # cost of a trial would grow with their number. (Trials another process queues during
-        # the run, with `nasplat enqueue`, still run; they count from the next run on.)
+        self._requeue_abandoned()
+        # Counted once per run, then taken again under the proposal lock each time this
+        # worker proposes (other workers add trials too).
         self._used = queries.budget_used(self.store, self._id,
                                          self.config.budget.count_infeasible)
-        budget = self.config.budget
-        self.listener.start(self.study, budget.trials, self._used)
+        self.listener.start(self.study, self.config.budget.trials, self._used)
         plugin_registry.call_event("nasplat_study_started", study=self.study,
                                    config=json.loads(self.study.config_json))
         reason = "budget spent"
@@ -145,14 +143,19 @@ class Engine:
                     reason = stop
                     break
                 jobs = self._claim(self.executor.slots)
-                if not jobs:
-                    if not self._propose():
-                        reason = (f"no new feasible genome in the last {MAX_FRUITLESS_PROPOSALS}"
-                                  f" proposals: the space looks exhausted")
-                        break
+                if jobs:
+                    for trial, outcome in self.executor.run(jobs, self._evaluate):
+                        self._commit(trial, outcome)
                     continue
-                for trial, outcome in self.executor.run(jobs, self._evaluate):
-                    self._commit(trial, outcome)
+                proposed = self._propose()
+                if proposed == "queued":
+                    continue
+                if proposed == "exhausted":
+                    reason = (f"no new feasible genome in the last {MAX_FRUITLESS_PROPOSALS}"
+                              f" proposals: the space looks exhausted")
+                    break
+                if not self._wait_for_others():
+                    break
             self._drop_dominated_weights()
         except KeyboardInterrupt:
             reason = "interrupted"
@@ -178,38 +181,79 @@ class Engine:
 
     def _stop_reason(self, started: float) -> str | None:
         budget = self.config.budget
-        if budget.trials is not None and self._used >= budget.trials:
-            if not queries.has_queued(self.store, self._id):  # queued ones run past the budget
-                return "budget spent"
         if budget.seconds is not None:
             spent = self._base_elapsed + time.perf_counter() - started
             if spent >= budget.seconds:
                 return "time budget spent"
         return None
 
+    def _wait_for_others(self) -> bool:
+        """The budget is spent and nothing is queued: while other workers still run trials,
+        wait (one of them may die and its trial come back to the queue); False when none do."""
+        if not queries.has_running(self.store, self._id):
+            return False
+        time.sleep(min(1.0, self.config.heartbeat_seconds))
+        self._requeue_abandoned(every=0.0)
+        return True
+
+    def _requeue_abandoned(self, every: float | None = None) -> None:
+        """Re-queue trials whose worker is gone (at most every ``every`` seconds)."""
+        now = time.monotonic()
+        if every is not None and now < self._next_requeue:
+            return
+        self._next_requeue = now + self.config.stale_after_seconds / 4
+        requeued = writes.requeue_abandoned(
+            self.store, self._id, timedelta(seconds=self.config.stale_after_seconds),
+            local_worker_is_dead, self.config.max_attempts)
+        if requeued:
+            print(f"nasplat: re-running trial(s) {', '.join(map(str, requeued))} left "
+                  f"unfinished by a worker that stopped")
+
     # --- asking --------------------------------------------------------------------------------
 
-    def _propose(self) -> bool:
-        """Ask for genomes, queue the new feasible ones; False when the space looks exhausted."""
+    def _propose(self) -> str:
+        """Under the study's proposal lock: bring the strategy up to date, ask it for genomes
+        and queue the new feasible ones. Returns ``"queued"`` (or at least asked),
+        ``"spent"`` (the trial budget is used up) or ``"exhausted"``."""
+        try:
+            with proposing.proposing(self.store, self._id) as lock:
+                outcome, finished = self._propose_locked(lock)
+            self._version = lock.version
+        except BaseException:
+            self._version = None  # our copy may be ahead of what was committed: reload it
+            raise
+        for row, outcome_ in finished:
+            plugin_registry.call_event("nasplat_trial_finished", study=self.study, trial=row,
+                                       metrics=dict(outcome_.metrics))
+        return outcome
+
+    def _propose_locked(self, lock: proposing.Proposing
+                        ) -> tuple[str, list[tuple[TrialRow, Outcome]]]:
+        self._catch_up(lock)
         budget = self.config.budget
-        n = self.executor.slots
+        self._used = lock.budget_used(budget.count_infeasible)
+        n = self.batch
         if budget.trials is not None:
             n = min(n, budget.trials - self._used)
+            if n <= 0:
+                self._save_state(lock)
+                return "spent", []
         t0 = time.perf_counter()
-        genomes = self.strategy.ask(n)
+        genomes = self._ask(n, lock)
         ask_seconds = (time.perf_counter() - t0) / max(len(genomes), 1)
         if not genomes:
             self._fruitless += n
-            return self._fruitless < MAX_FRUITLESS_PROPOSALS
-        hashes, seen = [], set()
+            self._save_state(lock)
+            return ("queued" if self._fruitless < MAX_FRUITLESS_PROPOSALS else "exhausted"), []
+        seen: set[str] = set()
         queued: list[NewTrial] = []
-        infeasible: list[tuple[NewTrial, Outcome, Genome]] = []
-        lineage = self._lineage(genomes)
+        infeasible: list[tuple[NewTrial, Outcome]] = []
+        numbers = [n for item in genomes if isinstance(item, Proposal) for n in item.parents]
+        lineage = lock.trial_ids(numbers) if numbers else {}
         for item in genomes:
             genome, parents, fidelity = _unpack(item)
             genome, error = self._checked(genome)
             digest = self.space.genome_hash(genome) if error is None else f"invalid:{uuid4().hex}"
-            hashes.append(digest)
             if digest in seen:
                 continue
             seen.add(digest)
@@ -217,35 +261,61 @@ class Engine:
                            digest, 0, parent_ids=[lineage[p] for p in parents if p in lineage],
                            fidelity=fidelity, ask_seconds=ask_seconds)
             if error is not None:
-                infeasible.append((new, Outcome("failed", error=error), genome))
+                infeasible.append((new, Outcome("failed", error=error)))
                 continue
             cheap = self._cheap_metrics(genome)
             violation = self._violation(cheap, cheap_only=True)
             if violation > 0:
-                why = self._violated(cheap)
-                infeasible.append((new, Outcome("infeasible", cheap, why, violation), genome))
+                infeasible.append((new, Outcome("infeasible", cheap, self._violated(cheap),
+                                                violation)))
             else:
                 queued.append(new)
-        known = queries.known_hashes(self.store, self._id, [t.genome_hash for t in queued]
-                                     + [t.genome_hash for t, _, _ in infeasible])
+        known = lock.known_hashes([t.genome_hash for t in queued]
+                                  + [t.genome_hash for t, _ in infeasible])
         queued = [t for t in queued if t.genome_hash not in known]
         infeasible = [x for x in infeasible if x[0].genome_hash not in known]
-        if not queued:
-            self._fruitless += len(genomes)
-        else:
-            self._fruitless = 0
-        self._record_unevaluated(infeasible)
+        self._fruitless = self._fruitless + len(genomes) if not queued else 0
+        # Never-evaluated trials are finished here and told to the strategy at the next
+        # proposal, in finish order, like every other result.
+        rows = writes.enqueue_in(lock.connection, self._id, [t for t, _ in infeasible],
+                                 self._seed_of)
+        finished = [(writes.finish_in(lock.connection, row, outcome), outcome)
+                    for row, (_, outcome) in zip(rows, infeasible, strict=True)]
+        self._used += sum(self._counts(outcome.status) for _, outcome in infeasible)
         if queued:
-            writes.enqueue(self.store, self._id, queued, self._state(), self._seed_of)
+            writes.enqueue_in(lock.connection, self._id, queued, self._seed_of)
             self._used += len(queued)
-        elif saves_state(self.strategy):
-            writes.enqueue(self.store, self._id, [], self._state())
-        return self._fruitless < MAX_FRUITLESS_PROPOSALS
+        self._save_state(lock)
+        if self._fruitless >= MAX_FRUITLESS_PROPOSALS:
+            return "exhausted", finished
+        return "queued", finished
 
-    def _lineage(self, proposals: Sequence[Any]) -> dict[int, int]:
-        """Trial ids of the parents the proposals name, by trial number."""
-        numbers = [n for item in proposals if isinstance(item, Proposal) for n in item.parents]
-        return queries.trial_ids(self.store, self._id, numbers) if numbers else {}
+    def _catch_up(self, lock: proposing.Proposing) -> None:
+        """Make our copy of the strategy the stored one, told every result since."""
+        if saves_state(self.strategy) and self._version != lock.version - 1:
+            strategy = make_strategy(self.problem)
+            state = lock.state()
+            if state is not None:
+                strategy.load_state_dict(state)
+            self.strategy, self._told_seq = strategy, lock.told_seq
+        results = lock.finished_since(self._told_seq)
+        if results:
+            self.strategy.tell([_as_result(self.space, row, metrics, self.problem)
+                                for row, metrics in results])
+            self._told_seq = results[-1][0].finish_seq or self._told_seq
+
+    def _ask(self, n: int, lock: proposing.Proposing) -> list[Any]:
+        """Ask for ``n`` genomes, telling a strategy that takes them the pending trials."""
+        if not accepts_pending(self.strategy):
+            return list(self.strategy.ask(n))
+        pending = [self.space.from_json(json.loads(row.genome_json)) for row in lock.pending()
+                   if row.genome_json != "null"]
+        return list(self.strategy.ask(n, pending=pending))
+
+    def _save_state(self, lock: proposing.Proposing) -> None:
+        if saves_state(self.strategy):
+            writes.save_state_in(lock.connection, self._id, self.strategy.state_dict(),
+                                 self._told_seq)
 
     def _checked(self, genome: Genome) -> tuple[Genome, str | None]:
         try:
@@ -260,24 +330,6 @@ class Engine:
                 except InvalidGenome:
                     pass
             return genome, f"invalid genome from strategy '{self.config.strategy.name}': {exc}"
-
-    def _record_unevaluated(self, items: Sequence[tuple[NewTrial, Outcome, Genome]]) -> None:
-        """Store infeasible (never evaluated) and invalid proposals, and tell the strategy."""
-        if not items:
-            return
-        rows = writes.enqueue(self.store, self._id, [t for t, _, _ in items],
-                              seed_of=self._seed_of)
-        results = []
-        for row, (_, outcome, genome) in zip(rows, items, strict=True):
-            row = writes.finish(self.store, row, outcome)
-            plugin_registry.call_event("nasplat_trial_finished", study=self.study, trial=row,
-                                       metrics=dict(outcome.metrics))
-            if self._counts(outcome.status):
-                self._used += 1
-            results.append(TrialResult(row.number, genome, outcome.status,
-                                       violation=outcome.violation or 0.0,
-                                       metrics=dict(outcome.metrics)))
-        self.strategy.tell(results)
 
     def _seed_of(self, number: int) -> int:
         """The seed of trial ``number``, given to it as it is queued."""
@@ -346,16 +398,9 @@ class Engine:
     def _commit(self, trial: TrialRow, outcome: Outcome) -> None:
         if outcome.status == "failed" and outcome.error:
             outcome.metrics = {k: v for k, v in outcome.metrics.items() if is_finite(v)}
-        genome = self.space.from_json(json.loads(trial.genome_json))
-        names = [o.name for o in self.problem.objectives]
-        result = TrialResult(trial.number, genome, outcome.status,  # type: ignore[arg-type]
-                             values={k: outcome.metrics[k] for k in names
-                                     if k in outcome.metrics and outcome.status != "failed"},
-                             violation=outcome.violation or 0.0, metrics=dict(outcome.metrics))
-        self.strategy.tell([result])
         now = time.perf_counter()
         elapsed, self._mark = now - self._mark, now
-        row = writes.finish(self.store, trial, outcome, self._state(), elapsed)
+        row = writes.finish(self.store, trial, outcome, elapsed_seconds=elapsed)
         self.study.elapsed_seconds += elapsed
         self.listener.trial_finished(row, dict(outcome.metrics))
         plugin_registry.call_event("nasplat_trial_finished", study=self.study, trial=row,
@@ -385,20 +430,17 @@ class Engine:
                 parts.append(f"{name} = {metrics[name]:g} outside {rng}")
         return "constraint violated: " + "; ".join(parts)
 
-    def _state(self) -> Any | None:
-        return self.strategy.state_dict() if saves_state(self.strategy) else None
-
     def _restore_strategy(self) -> Any:
+        """A new strategy; one that keeps no state of its own is told every finished trial
+        again, in finish order (one that does is loaded from the store when it is asked)."""
         strategy = make_strategy(self.problem)
-        if saves_state(strategy):
-            state = queries.strategy_state(self.store, self._id)
-            if state is not None:
-                strategy.load_state_dict(state)
-            return strategy
-        results = [_as_result(self.space, row, metrics, self.problem)
-                   for row, metrics in queries.finished(self.store, self._id)]
-        if results:
-            strategy.tell(results)
+        if not saves_state(strategy):
+            with self.store.engine.connect() as connection:
+                results = proposing.finished_since(connection, self._id, 0)
+            if results:
+                strategy.tell([_as_result(self.space, row, metrics, self.problem)
+                               for row, metrics in results])
+                self._told_seq = results[-1][0].finish_seq or 0
         return strategy
 
     def _drop_dominated_weights(self) -> None:
@@ -423,7 +465,7 @@ class Engine:
     def _requeue_mine(self) -> None:
         """On Ctrl-C, put this process's running trials back in the queue for the resume."""
         writes.requeue_abandoned(self.store, self._id, timedelta(days=36500),
-                                 lambda worker: worker == self.worker)
+                                 lambda worker: worker == self.worker, count_attempt=False)
 
 
 def _unpack(item: Any) -> tuple[Genome, tuple[int, ...], float | None]:

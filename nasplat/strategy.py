@@ -64,7 +64,12 @@ class Strategy(Protocol):
     Options: ClassVar[type[BaseModel]]
 
     def ask(self, n: int) -> list[Genome | Proposal]:
-        """Return up to ``n`` genomes (or :class:`Proposal` objects) to evaluate next."""
+        """Return up to ``n`` genomes (or :class:`Proposal` objects) to evaluate next.
+
+        A strategy may take a keyword ``pending``: the engine then passes the genomes that
+        are queued or running (proposed earlier, by this or another worker, results not yet
+        known), so a batch for parallel workers need not repeat or crowd them.
+        """
         ...
 
     def tell(self, results: Sequence[TrialResult]) -> None:
@@ -76,6 +81,16 @@ def saves_state(strategy: object) -> bool:
     """Whether the strategy serialises its own state (``state_dict`` / ``load_state_dict``)."""
     return callable(getattr(strategy, "state_dict", None)) and callable(
         getattr(strategy, "load_state_dict", None))
+
+
+def accepts_pending(strategy: object) -> bool:
+    """Whether the strategy's ``ask`` takes the ``pending`` keyword."""
+    import inspect
+
+    try:
+        return "pending" in inspect.signature(strategy.ask).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return False
 
 
 def rng_state(rng: Any) -> dict[str, Any]:

@@ -42,13 +42,42 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A plain connection in a transaction that commits on success and rolls back on error.
+        """A plain connection in a write transaction that commits on success, rolls back on error.
 
         For writes made of SQL statements alone: no ORM session to set up and flush, which on
-        SQLite costs more than the statements of a trial themselves.
+        SQLite costs more than the statements of a trial themselves. On SQLite the transaction
+        is IMMEDIATE: it takes the write lock first (waiting up to the busy timeout, 30 s, for
+        another process to release it), so a read followed by a write never fails half-way
+        because another worker wrote in between.
         """
         with self.engine.begin() as connection:
+            if self.is_sqlite:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield connection
+
+    def _schema_version(self, connection: Connection | None = None) -> int:
+        query = select(MetaRow.value).where(MetaRow.key == "schema_version")
+        if connection is not None:
+            value = connection.execute(query).scalar()
+        else:
+            with self.engine.connect() as fresh:
+                value = fresh.execute(query).scalar()
+        return int(value) if value else 0
+
+    def _migrate(self) -> int:
+        """Upgrade an older store in place, one version at a time, in one transaction."""
+        with self.transaction() as connection:
+            if not self.is_sqlite:  # a second process opening the store waits, then finds it done
+                connection.execute(select(MetaRow).where(MetaRow.key == "schema_version")
+                                   .with_for_update())
+            version = self._schema_version(connection)
+            while version in MIGRATIONS:
+                for statement in MIGRATIONS[version]:
+                    connection.exec_driver_sql(statement)
+                version += 1
+            connection.execute(MetaRow.__table__.update().where(
+                MetaRow.__table__.c.key == "schema_version").values(value=str(version)))
+        return version
 
     @property
     def is_sqlite(self) -> bool:
@@ -77,9 +106,9 @@ class Store:
             with self.session() as session:
                 session.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
             return
-        with self.session() as session:
-            row = session.exec(select(MetaRow).where(MetaRow.key == "schema_version")).first()
-        version = int(row.value) if row else 0
+        version = self._schema_version()
+        if version < SCHEMA_VERSION and version in MIGRATIONS:
+            version = self._migrate()
         if version != SCHEMA_VERSION:
             newer = "a newer" if version > SCHEMA_VERSION else "an older"
             raise StoreError(f"result store {self.url} has schema version {version}, made by "
@@ -87,6 +116,21 @@ class Store:
                              f"Install the nasplat that made it, or start a new store")
         if create:
             SQLModel.metadata.create_all(self.engine)  # tables added within a version
+
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [  # trials get a finish order; the strategy state records how far it has been told
+        "ALTER TABLE trials ADD COLUMN finish_seq INTEGER",
+        "UPDATE trials SET finish_seq = id WHERE status IN ('complete', 'failed', 'infeasible')",
+        "CREATE INDEX ix_trials_study_finish_seq ON trials (study_id, finish_seq)",
+        "ALTER TABLE strategy_states ADD COLUMN told_seq INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE strategy_states ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+        # a version-1 store saved the state after every tell: it has been told every result
+        "UPDATE strategy_states SET told_seq = (SELECT coalesce(max(t.finish_seq), 0) "
+        "FROM trials t WHERE t.study_id = strategy_states.study_id)",
+    ],
+}
+"""SQL that takes a store from version ``key`` to ``key + 1`` (portable: SQLite and PostgreSQL)."""
 
 
 def _engine(url: str, create: bool) -> Engine:

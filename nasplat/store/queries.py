@@ -179,6 +179,16 @@ def has_queued(store: Store, study_id: int) -> bool:
         return connection.execute(_ANY_QUEUED, {"study": study_id}).first() is not None
 
 
+_ANY_RUNNING = select(_trials.c.id).where(_trials.c.study_id == bindparam("study"),
+                                          _trials.c.status == "running").limit(1)
+
+
+def has_running(store: Store, study_id: int) -> bool:
+    """Whether a trial of the study is running (in any worker)."""
+    with store.engine.connect() as connection:
+        return connection.execute(_ANY_RUNNING, {"study": study_id}).first() is not None
+
+
 def known_hashes(store: Store, study_id: int, hashes: Iterable[str]) -> set[str]:
     """Which of ``hashes`` a trial of the study already has."""
     wanted = list(set(hashes))

@@ -10,7 +10,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TRIAL_STATUSES = ("queued", "running", "complete", "failed", "infeasible")
 FINISHED = ("complete", "failed", "infeasible")
@@ -57,6 +57,7 @@ class TrialRow(SQLModel, table=True):
         # with or without it read the same, so the schema version stays.
         Index("ix_trials_study_status_number", "study_id", "status", "number"),
         Index("ix_trials_study_hash", "study_id", "genome_hash"),
+        Index("ix_trials_study_finish_seq", "study_id", "finish_seq"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     study_id: int = Field(foreign_key="studies.id")
@@ -75,6 +76,9 @@ class TrialRow(SQLModel, table=True):
     started_at: Optional[datetime] = None
     finished_at: Optional[datetime] = None
     heartbeat_at: Optional[datetime] = None
+    finish_seq: Optional[int] = None
+    """The order in which the study's trials finished (1, 2, ...): strategies learn results
+    in this order, and a proposer finds the results it has not yet told its strategy."""
 
 
 class TrialParentRow(SQLModel, table=True):
@@ -114,9 +118,17 @@ class ArtifactRow(SQLModel, table=True):
 
 
 class StrategyStateRow(SQLModel, table=True):
-    """The serialised state of a study's strategy, saved with every ask and tell."""
+    """The serialised state of a study's strategy, saved with every proposal.
+
+    The row is also the study's proposal lock: whoever asks the strategy holds it (see
+    :mod:`nasplat.store.proposing`), so workers on any number of machines share one strategy.
+    """
 
     __tablename__ = "strategy_states"
     study_id: int = Field(foreign_key="studies.id", primary_key=True)
     state_json: str
     updated_at: datetime = Field(default_factory=utcnow)
+    told_seq: int = 0
+    """The strategy in ``state_json`` has been told every trial with ``finish_seq`` up to this."""
+    version: int = 0
+    """Bumped by every proposal: a worker whose own copy has this version need not reload it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, update
@@ -16,6 +16,7 @@ from nasplat.errors import StoreError
 from nasplat.store._store import Store
 from nasplat.store.tables import (ArtifactRow, IntermediateRow, MetricRow, StrategyStateRow,
                                   StudyRow, TrialParentRow, TrialRow, utcnow)
+
 
 
 @dataclass
@@ -61,6 +62,12 @@ _CLAIM = _SET_TRIAL.where(_trials.c.status == "queued")
 second process that read the same queued trial finds it taken and tries the next one."""
 _SET_STATE = update(_states).where(_states.c.study_id == bindparam("study"))
 _INSERT_STATE = insert(_states)
+_NEXT_FINISH_SEQ = (select(func.coalesce(func.max(_trials.c.finish_seq), 0) + 1)
+                    .where(_trials.c.study_id == bindparam("study")))
+_RUNNING = select(_trials).where(_trials.c.study_id == bindparam("study"),
+                                 _trials.c.status == "running")
+_DROP_CURVE = IntermediateRow.__table__.delete().where(
+    IntermediateRow.__table__.c.trial_id == bindparam("trial"))
 _ADD_ELAPSED = (update(_studies).where(_studies.c.id == bindparam("study"))
                 .values(elapsed_seconds=_studies.c.elapsed_seconds + bindparam("seconds")))
 _REPLACE_NAMED = {  # a trial's named rows: delete those of the given names, insert anew
@@ -95,24 +102,31 @@ def enqueue(store: Store, study_id: int, new: Sequence[NewTrial],
     ``seed_of(number)``, when given, replaces each trial's ``seed``: a trial's number, which
     its seed may depend on, is known only here.
     """
-    rows = []
     with store.transaction() as connection:
-        last = connection.execute(_LAST_NUMBER, {"study": study_id}).scalar()
-        start = -1 if last is None else int(last)
-        numbers = range(start + 1, start + 1 + len(new))
-        for number, t in zip(numbers, new, strict=True):
-            row = TrialRow(study_id=study_id, number=number, genome_json=t.genome_json,
-                           genome_hash=t.genome_hash,
-                           seed=t.seed if seed_of is None else seed_of(number),
-                           fidelity=t.fidelity, ask_seconds=t.ask_seconds)
-            inserted = connection.execute(_INSERT_TRIAL, row.model_dump(exclude={"id"}))
-            row.id = inserted.inserted_primary_key[0]
-            if t.parent_ids:
-                connection.execute(_INSERT_PARENT, [{"trial_id": row.id, "parent_id": parent}
-                                                    for parent in t.parent_ids])
-            rows.append(row)
+        rows = enqueue_in(connection, study_id, new, seed_of)
         if strategy_state is not None:
-            _save_state(connection, study_id, strategy_state)
+            save_state_in(connection, study_id, strategy_state)
+    return rows
+
+
+def enqueue_in(connection: Connection, study_id: int, new: Sequence[NewTrial],
+               seed_of: Callable[[int], int] | None = None) -> list[TrialRow]:
+    """:func:`enqueue` within the caller's transaction."""
+    rows = []
+    last = connection.execute(_LAST_NUMBER, {"study": study_id}).scalar()
+    start = -1 if last is None else int(last)
+    numbers = range(start + 1, start + 1 + len(new))
+    for number, t in zip(numbers, new, strict=True):
+        row = TrialRow(study_id=study_id, number=number, genome_json=t.genome_json,
+                       genome_hash=t.genome_hash,
+                       seed=t.seed if seed_of is None else seed_of(number),
+                       fidelity=t.fidelity, ask_seconds=t.ask_seconds)
+        inserted = connection.execute(_INSERT_TRIAL, row.model_dump(exclude={"id"}))
+        row.id = inserted.inserted_primary_key[0]
+        if t.parent_ids:
+            connection.execute(_INSERT_PARENT, [{"trial_id": row.id, "parent_id": parent}
+                                                for parent in t.parent_ids])
+        rows.append(row)
     return rows
 
 
@@ -146,24 +160,35 @@ def finish(store: Store, trial: TrialRow, outcome: Outcome, strategy_state: Any 
 
     Returns ``trial``, updated to what was committed.
     """
-    finished_at = utcnow()
     with store.transaction() as connection:
-        done = connection.execute(_SET_TRIAL, {
-            "trial": trial.id, "status": outcome.status, "error": outcome.error,
-            "violation": outcome.violation, "finished_at": finished_at})
-        if done.rowcount == 0:
-            raise StoreError(f"trial {trial.number} vanished from the store")
-        _put(connection, MetricRow.__table__, trial.id,
-             [{"name": k, "value": float(v)} for k, v in outcome.metrics.items()])
-        _put(connection, ArtifactRow.__table__, trial.id,
-             [{"name": k, "path": v} for k, v in outcome.artifacts.items()])
+        finish_in(connection, trial, outcome, elapsed_seconds)
         if strategy_state is not None:
-            _save_state(connection, trial.study_id, strategy_state)
-        if elapsed_seconds:
-            connection.execute(_ADD_ELAPSED, {"study": trial.study_id,
-                                              "seconds": elapsed_seconds})
+            save_state_in(connection, trial.study_id, strategy_state)
+    return trial
+
+
+def finish_in(connection: Connection, trial: TrialRow, outcome: Outcome,
+              elapsed_seconds: float = 0.0) -> TrialRow:
+    """:func:`finish` within the caller's transaction; gives the trial the next finish order.
+
+    The study's row is updated first: on PostgreSQL its row lock makes concurrent finishes
+    of one study take their ``finish_seq`` one after another, so a reader that sees a trial
+    finished also sees every trial that finished before it.
+    """
+    finished_at = utcnow()
+    connection.execute(_ADD_ELAPSED, {"study": trial.study_id, "seconds": elapsed_seconds})
+    seq = connection.execute(_NEXT_FINISH_SEQ, {"study": trial.study_id}).scalar_one()
+    done = connection.execute(_SET_TRIAL, {
+        "trial": trial.id, "status": outcome.status, "error": outcome.error,
+        "violation": outcome.violation, "finished_at": finished_at, "finish_seq": seq})
+    if done.rowcount == 0:
+        raise StoreError(f"trial {trial.number} vanished from the store")
+    _put(connection, MetricRow.__table__, trial.id,
+         [{"name": k, "value": float(v)} for k, v in outcome.metrics.items()])
+    _put(connection, ArtifactRow.__table__, trial.id,
+         [{"name": k, "path": v} for k, v in outcome.artifacts.items()])
     trial.status, trial.error, trial.violation = outcome.status, outcome.error, outcome.violation
-    trial.finished_at = finished_at
+    trial.finished_at, trial.finish_seq = finished_at, seq
     return trial
 
 
@@ -178,36 +203,62 @@ def delete_artifacts(store: Store, trial_ids: Sequence[int], name: str) -> None:
 
 def record_intermediate(store: Store, trial_id: int, step: int, name: str, value: float) -> None:
     """Store one learning-curve point (the latest value wins for a repeated step)."""
-    with store.session() as session:
-        session.merge(IntermediateRow(trial_id=trial_id, step=step, name=name, value=value))
+    curve = IntermediateRow.__table__
+    with store.transaction() as connection:
+        connection.execute(curve.delete().where(
+            curve.c.trial_id == trial_id, curve.c.step == step, curve.c.name == name))
+        connection.execute(curve.insert().values(trial_id=trial_id, step=step, name=name,
+                                                 value=value))
 
 
 def requeue_abandoned(store: Store, study_id: int, stale_after: timedelta,
-                      is_dead: Any = None) -> list[int]:
+                      is_dead: Callable[[str | None], bool] | None = None,
+                      max_attempts: int | None = None, count_attempt: bool = True) -> list[int]:
     """Put back in the queue every running trial whose worker is gone; return their numbers.
 
     A worker is gone when its heartbeat is older than ``stale_after``, or when
-    ``is_dead(worker)`` says so (a process on this host that no longer exists).
+    ``is_dead(worker)`` says so (a process on this host that no longer exists). A trial
+    that has already been started ``max_attempts`` times is not re-queued but failed: it
+    takes its worker down each time. ``count_attempt=False`` (an interrupted run handing
+    its own trials back) does not count the interrupted start as an attempt.
     """
     cutoff: datetime = utcnow() - stale_after
-    with store.session() as session:
-        running = session.exec(select(TrialRow).where(
-            TrialRow.study_id == study_id, TrialRow.status == "running")).all()
-        numbers = []
-        for row in running:
-            stale = row.heartbeat_at is None or row.heartbeat_at < cutoff
-            if stale or (is_dead is not None and is_dead(row.worker)):
-                row.status, row.worker, row.heartbeat_at = "queued", None, None
-                session.exec(IntermediateRow.__table__.delete().where(
-                    IntermediateRow.trial_id == row.id))
-                session.add(row)
-                numbers.append(row.number)
+    numbers = []
+    with store.transaction() as connection:
+        running = connection.execute(_RUNNING, {"study": study_id}).all()
+        for found in running:
+            row = TrialRow(**found._mapping)
+            heartbeat = row.heartbeat_at
+            if heartbeat is not None and heartbeat.tzinfo is None:
+                heartbeat = heartbeat.replace(tzinfo=timezone.utc)
+            stale = heartbeat is None or heartbeat < cutoff
+            if not (stale or (is_dead is not None and is_dead(row.worker))):
+                continue
+            connection.execute(_DROP_CURVE, {"trial": row.id})
+            if count_attempt and max_attempts is not None and row.attempts >= max_attempts:
+                why = (f"its worker stopped while running it, {row.attempts} times (last: "
+                       f"{row.worker}); not retried again (max_attempts = {max_attempts})")
+                finish_in(connection, row, Outcome("failed", error=why))
+                continue
+            connection.execute(_SET_TRIAL, {
+                "trial": row.id, "status": "queued", "worker": None, "heartbeat_at": None,
+                "attempts": row.attempts if count_attempt else max(row.attempts - 1, 0)})
+            numbers.append(row.number)
     return numbers
 
 
-def _save_state(connection: Connection, study_id: int, state: Any) -> None:
+def save_state_in(connection: Connection, study_id: int, state: Any,
+                  told_seq: int | None = None) -> None:
+    """Save the strategy state (and how far it has been told) within the caller's transaction."""
+    _save_state(connection, study_id, state, told_seq)
+
+
+def _save_state(connection: Connection, study_id: int, state: Any,
+                told_seq: int | None = None) -> None:
     # An UPDATE, and an INSERT the first time only: session.merge would SELECT every time.
-    values = {"state_json": json.dumps(state), "updated_at": utcnow()}
+    values: dict[str, Any] = {"state_json": json.dumps(state), "updated_at": utcnow()}
+    if told_seq is not None:
+        values["told_seq"] = told_seq
     if connection.execute(_SET_STATE, {"study": study_id, **values}).rowcount == 0:
         connection.execute(_INSERT_STATE, {"study_id": study_id, **values})
 

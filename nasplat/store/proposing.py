@@ -1,0 +1,151 @@
+"""The proposal lock: one strategy per study, shared by every worker that asks it.
+
+Workers in several processes or on several machines run one study. Each keeps a copy of
+the strategy, but only one at a time may ask it: the asking worker locks the study's
+strategy-state row, brings its copy up to date (the stored state when another worker asked
+last, then every result that finished since that state was saved, in finish order), asks,
+queues the proposals and saves the state, all in one transaction. Claiming and finishing
+trials do not take this lock, so workers keep training while one of them proposes.
+
+On PostgreSQL the lock is the row lock of an ``UPDATE``; on SQLite, the database's write
+lock, held by an IMMEDIATE transaction (fine for a few local workers; the others wait for
+the ask to end before they can commit).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from nasplat.store._store import Store
+from nasplat.store.tables import MetricRow, StrategyStateRow, TrialRow, utcnow
+
+_trials = TrialRow.__table__
+_states = StrategyStateRow.__table__
+_metrics = MetricRow.__table__
+_LOCK = (update(_states).where(_states.c.study_id == bindparam("study"))
+         .values(version=_states.c.version + 1))
+_LOCKED = select(_states.c.version, _states.c.told_seq, _states.c.state_json).where(
+    _states.c.study_id == bindparam("study"))
+_CREATE = insert(_states)
+_FINISHED_SINCE = (select(_trials).where(_trials.c.study_id == bindparam("study"),
+                                         _trials.c.finish_seq > bindparam("seq"))
+                   .order_by(_trials.c.finish_seq))
+_METRICS_OF = select(_metrics).where(_metrics.c.trial_id.in_(bindparam("ids", expanding=True)))
+_PENDING = (select(_trials).where(_trials.c.study_id == bindparam("study"),
+                                  _trials.c.status.in_(("queued", "running")))
+            .order_by(_trials.c.number))
+_LAST_NUMBER = select(func.max(_trials.c.number)).where(_trials.c.study_id == bindparam("study"))
+_UNSTARTED_INFEASIBLE = select(func.count()).where(
+    _trials.c.study_id == bindparam("study"), _trials.c.status == "infeasible",
+    _trials.c.started_at.is_(None))
+_KNOWN_HASHES = select(_trials.c.genome_hash).where(
+    _trials.c.study_id == bindparam("study"),
+    _trials.c.genome_hash.in_(bindparam("hashes", expanding=True)))
+_IDS_OF = select(_trials.c.number, _trials.c.id).where(
+    _trials.c.study_id == bindparam("study"),
+    _trials.c.number.in_(bindparam("numbers", expanding=True)))
+
+
+@dataclass
+class Proposing:
+    """The study's proposal lock, held for one transaction; reads and writes go through it."""
+
+    connection: Connection
+    study_id: int
+    version: int
+    """The state row's version, bumped by taking this lock."""
+    told_seq: int
+    """The stored state has been told every trial that finished up to this ``finish_seq``."""
+    state_json: str
+
+    def state(self) -> Any | None:
+        """The stored strategy state (``None`` before the first save)."""
+        return json.loads(self.state_json)
+
+    def finished_since(self, seq: int) -> list[tuple[TrialRow, dict[str, float]]]:
+        """Trials that finished after ``finish_seq`` = ``seq``, in finish order, with metrics."""
+        return finished_since(self.connection, self.study_id, seq)
+
+    def pending(self) -> list[TrialRow]:
+        """Trials queued or running: proposed, results not known yet."""
+        return [TrialRow(**r._mapping)
+                for r in self.connection.execute(_PENDING, {"study": self.study_id})]
+
+    def budget_used(self, count_infeasible: bool) -> int:
+        """Trials that count toward the budget (see :func:`nasplat.store.queries.budget_used`).
+
+        Trials are numbered 0, 1, ... without gaps, so their count is the last number + 1:
+        an index lookup, not a scan of the study.
+        """
+        last = self.connection.execute(_LAST_NUMBER, {"study": self.study_id}).scalar()
+        total = 0 if last is None else int(last) + 1
+        if count_infeasible:
+            return total
+        return total - int(self.connection.execute(
+            _UNSTARTED_INFEASIBLE, {"study": self.study_id}).scalar_one())
+
+    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
+        """Which of ``hashes`` a trial of the study already has."""
+        wanted, found = list(set(hashes)), set()
+        for start in range(0, len(wanted), 500):
+            found.update(self.connection.execute(_KNOWN_HASHES, {
+                "study": self.study_id, "hashes": wanted[start:start + 500]}).scalars())
+        return found
+
+    def trial_ids(self, numbers: Iterable[int]) -> dict[int, int]:
+        """Trial ids by number, for the given numbers."""
+        wanted = list(set(numbers))
+        out: dict[int, int] = {}
+        for start in range(0, len(wanted), 500):
+            out.update((number, trial_id) for number, trial_id in self.connection.execute(
+                _IDS_OF, {"study": self.study_id, "numbers": wanted[start:start + 500]}))
+        return out
+
+
+def finished_since(connection: Connection, study_id: int, seq: int
+                   ) -> list[tuple[TrialRow, dict[str, float]]]:
+    """Trials of a study that finished after ``finish_seq`` = ``seq``, in finish order, with
+    their metrics."""
+    rows = [TrialRow(**r._mapping) for r in
+            connection.execute(_FINISHED_SINCE, {"study": study_id, "seq": seq})]
+    values: dict[int, dict[str, float]] = {r.id or 0: {} for r in rows}
+    ids = list(values)
+    for start in range(0, len(ids), 500):
+        for m in connection.execute(_METRICS_OF, {"ids": ids[start:start + 500]}):
+            values[m.trial_id][m.name] = m.value
+    return [(r, values[r.id or 0]) for r in rows]
+
+
+@contextmanager
+def proposing(store: Store, study_id: int) -> Iterator[Proposing]:
+    """Hold the study's proposal lock for one transaction (waits while another worker holds it).
+
+    Everything written through the yielded :class:`Proposing`'s connection commits together
+    when the block ends, or not at all. Call :func:`create_lock` once per study first.
+    """
+    with store.transaction() as connection:
+        connection.execute(_LOCK, {"study": study_id})
+        version, told_seq, state_json = connection.execute(_LOCKED, {"study": study_id}).one()
+        yield Proposing(connection, study_id, int(version), int(told_seq), state_json)
+
+
+def create_lock(store: Store, study_id: int) -> None:
+    """Make the study's lock row (its strategy-state row) unless it exists."""
+    with store.engine.connect() as connection:
+        if connection.execute(_LOCKED, {"study": study_id}).first() is not None:
+            return
+    try:
+        with store.transaction() as connection:
+            if connection.execute(_LOCKED, {"study": study_id}).first() is None:
+                connection.execute(_CREATE, {"study_id": study_id, "state_json": "null",
+                                             "updated_at": utcnow(), "told_seq": 0,
+                                             "version": 0})
+    except IntegrityError:
+        pass  # another worker created it first
