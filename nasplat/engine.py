@@ -37,6 +37,7 @@ from nasplat.space import Genome, has_capability
 from nasplat.store import Store, StudyRow, TrialRow, proposing, queries, writes
 from nasplat.store.writes import NewTrial, Outcome
 from nasplat.strategy import Proposal, TrialResult, accepts_pending, saves_state
+from nasplat.surrogate_quality import drain_reports
 
 MAX_FRUITLESS_PROPOSALS = 1000
 """Stop when this many proposals in a row were duplicates or infeasible: the space (or the
@@ -316,6 +317,9 @@ class Engine:
         if saves_state(self.strategy):
             writes.save_state_in(lock.connection, self._id, self.strategy.state_dict(),
                                  self._told_seq)
+        # reports made by this ask land with the state that knows they were made
+        writes.record_surrogate_reports_in(lock.connection, self._id,
+                                           drain_reports(self.strategy))
 
     def _checked(self, genome: Genome) -> tuple[Genome, str | None]:
         try:

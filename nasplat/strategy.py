@@ -58,6 +58,13 @@ class Strategy(Protocol):
     ``load_state_dict(state)`` (saved in the store with every ask and tell, restored on resume),
     or implement neither: the engine then rebuilds the strategy by telling it every finished
     trial again, in order.
+
+    A model-based strategy may also implement ``surrogate_reports() ->
+    list[SurrogateReport]``, returning the :class:`~nasplat.surrogate_quality.SurrogateReport`
+    objects made since the last call (typically by
+    :func:`~nasplat.surrogate_quality.cross_validate` after a refit). The engine calls it
+    after every ask and stores the reports in the same transaction as the strategy state;
+    ``nasplat surrogate STUDY`` shows them.
     """
 
     name: ClassVar[str]

@@ -7,13 +7,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_
+from sqlalchemy import bindparam, func, inspect, or_
 from sqlmodel import col, select
 
 from nasplat.errors import StudyNotFound, unknown_name
 from nasplat.store._store import Store
 from nasplat.store.tables import (FINISHED, ArtifactRow, IntermediateRow, MetricRow,
-                                  StrategyStateRow, StudyRow, TrialParentRow, TrialRow)
+                                  StrategyStateRow, StudyRow, SurrogateReportRow,
+                                  TrialParentRow, TrialRow)
 
 
 def get_study(store: Store, name: str) -> StudyRow:
@@ -212,6 +213,18 @@ def strategy_state(store: Store, study_id: int) -> Any | None:
     with store.session() as session:
         row = session.get(StrategyStateRow, study_id)
     return json.loads(row.state_json) if row else None
+
+
+def surrogate_reports(store: Store, study_id: int) -> list[SurrogateReportRow]:
+    """A study's surrogate reports by objective, then number of observations, then time;
+    none from a store made before the table existed."""
+    if not inspect(store.engine).has_table(SurrogateReportRow.__tablename__):
+        return []
+    with store.session() as session:
+        return list(session.exec(
+            select(SurrogateReportRow).where(SurrogateReportRow.study_id == study_id)
+            .order_by(SurrogateReportRow.objective, SurrogateReportRow.observations,
+                      SurrogateReportRow.id)).all())
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

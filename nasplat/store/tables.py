@@ -1,7 +1,10 @@
 """The result store's tables: plain, long-format, queryable with ordinary SQL.
 
-Bump ``SCHEMA_VERSION`` with every change to these tables, and teach
-``nasplat.store._store.migrate`` the step from the previous version.
+Bump ``SCHEMA_VERSION`` with every change to an existing table, and teach
+``nasplat.store._store.MIGRATIONS`` the step from the previous version. A new table needs no
+bump: an older nasplat never reads it, ``Store(url, create=True)`` adds it to a store made
+before it, and its reads and writes must cope with a store that lacks it (see
+``SurrogateReportRow``).
 """
 
 from datetime import datetime, timezone
@@ -132,3 +135,26 @@ class StrategyStateRow(SQLModel, table=True):
     """The strategy in ``state_json`` has been told every trial with ``finish_seq`` up to this."""
     version: int = 0
     """Bumped by every proposal: a worker whose own copy has this version need not reload it."""
+
+
+class SurrogateReportRow(SQLModel, table=True):
+    """Cross-validated quality of a strategy's surrogate on one objective, at one refit.
+
+    Added within schema version 2, without a bump: a store made before it (or migrated from
+    version 1) lacks the table until ``writes.record_surrogate_reports_in`` creates it, and
+    ``queries.surrogate_reports`` reads such a store as having no reports.
+    """
+
+    __tablename__ = "surrogate_reports"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="studies.id", index=True)
+    objective: str
+    observations: int
+    """Observations (trials with objective values) the surrogate was fitted on."""
+    folds: int
+    kendall_tau: Optional[float] = None
+    """Kendall tau-b of out-of-fold predictions; NULL where undefined (constant values)."""
+    spearman_rho: Optional[float] = None
+    rmse: float
+    surrogate: str
+    created_at: datetime = Field(default_factory=utcnow)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -15,8 +15,11 @@ from sqlmodel import select
 from nasplat.errors import StoreError
 from nasplat.store._store import Store
 from nasplat.store.tables import (ArtifactRow, IntermediateRow, MetricRow, StrategyStateRow,
-                                  StudyRow, TrialParentRow, TrialRow, utcnow)
+                                  StudyRow, SurrogateReportRow, TrialParentRow,
+                                  TrialRow, utcnow)
 
+if TYPE_CHECKING:
+    from nasplat.surrogate_quality import SurrogateReport
 
 
 @dataclass
@@ -209,6 +212,24 @@ def record_intermediate(store: Store, trial_id: int, step: int, name: str, value
             curve.c.trial_id == trial_id, curve.c.step == step, curve.c.name == name))
         connection.execute(curve.insert().values(trial_id=trial_id, step=step, name=name,
                                                  value=value))
+
+
+def record_surrogate_reports_in(connection: Connection, study_id: int,
+                                reports: Sequence[SurrogateReport]) -> None:
+    """Store a strategy's surrogate reports within the caller's transaction (none: nothing).
+
+    A store made before the table existed (opened without ``create``) gets it here first:
+    one catalogue lookup, and reports are rare.
+    """
+    if not reports:
+        return
+    table = SurrogateReportRow.__table__
+    table.create(connection, checkfirst=True)
+    now = utcnow()
+    connection.execute(insert(table), [
+        {"study_id": study_id, "objective": r.objective, "observations": r.observations,
+         "folds": r.folds, "kendall_tau": r.kendall_tau, "spearman_rho": r.spearman_rho,
+         "rmse": r.rmse, "surrogate": r.surrogate, "created_at": now} for r in reports])
 
 
 def requeue_abandoned(store: Store, study_id: int, stale_after: timedelta,
