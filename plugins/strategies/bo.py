@@ -6,6 +6,10 @@ registered one by name) on the encodings of the evaluated genomes, generates can
 the highest expected hypervolume improvement over the feasible Pareto front, times the
 probability of feasibility once some results were infeasible. MoENAS: Wang et al., "MoENAS:
 mixture-of-expert based neural architecture search", 2024 (XGBoost surrogate + EHVI).
+
+Every ``surrogate_report_every`` observations, the refit is followed by a k-fold
+cross-validation of the same surrogate on the same data (``nasplat.surrogate_quality``); the
+engine stores the reports and ``nasplat surrogate STUDY`` shows them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from nasplat.plugins.strategies._acquisition import (greedy_batch, nondominated,
 from nasplat.space import Genome, SearchSpace
 from nasplat.strategy import TrialResult, rng_state, set_rng_state
 from nasplat.surrogate import Surrogate
+from nasplat.surrogate_quality import SurrogateReport, cross_validate
 
 MAX_SAMPLE_TRIES = 100
 """Fresh samples drawn per wanted genome before giving up on finding an unseen one."""
@@ -56,6 +61,12 @@ class BayesianOptimisation:
         """At least this many parents: the front, topped up from the next fronts."""
         mc_samples: int = Field(default=64, ge=1)
         """Draws from the predictive distribution per candidate for the EHVI estimate."""
+        surrogate_report_every: int = Field(default=10, ge=0)
+        """Cross-validate the surrogate at a refit once this many more observations have
+        values than at the last report (0: never). A report costs ``surrogate_report_folds``
+        extra fits, in that ask: about 0.4 s at n = 500 with the default xgboost."""
+        surrogate_report_folds: int = Field(default=5, ge=2)
+        """Folds of that cross-validation (leave-one-out while there are fewer observations)."""
 
     def __init__(self, space: SearchSpace, objectives: Sequence[ObjectiveSpec], seed: int = 0,
                  **options: Any) -> None:
@@ -72,6 +83,8 @@ class BayesianOptimisation:
                              "strategy.options.surrogate_options")
         self._new_surrogate(0)  # a missing library fails now, with its pip line
         self._told = 0
+        self._reported = 0  # observations with values at the last surrogate report
+        self._reports: list[SurrogateReport] = []  # made since the engine last collected
         self._observations: list[dict[str, Any]] = []  # JSON: what the state must keep
         self._seen: list[str] = []  # hashes asked or told, in order
         self._seen_set: set[str] = set()
@@ -117,15 +130,22 @@ class BayesianOptimisation:
             self._add({"genome": self.space.to_json(result.genome), "values": values,
                        "violation": violation}, result.genome)
 
+    def surrogate_reports(self) -> list[SurrogateReport]:
+        """The surrogate reports made since the last call (the engine stores them)."""
+        reports, self._reports = self._reports, []
+        return reports
+
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly: generator, observations, seen hashes."""
-        return {"rng": rng_state(self.rng), "told": self._told,
+        """Everything needed to continue exactly: generator, observations, seen hashes, and
+        when the surrogate was last cross-validated (uncollected reports are not kept)."""
+        return {"rng": rng_state(self.rng), "told": self._told, "reported": self._reported,
                 "observations": list(self._observations), "seen": list(self._seen)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue exactly where :meth:`state_dict` left off (the surrogate refits on ask)."""
         set_rng_state(self.rng, state["rng"])
         self._told = state["told"]
+        self._reported = state.get("reported", 0)  # absent from states saved before reports
         self._seen, self._seen_set = [], set()
         for digest in state["seen"]:
             self._see(digest)
@@ -197,6 +217,20 @@ class BayesianOptimisation:
             keep(space.sample(rng))
         return [(genome, digest) for digest, genome in found.items()]
 
+    def _report(self, X: np.ndarray, Y: np.ndarray, seed: int) -> None:
+        """Cross-validate the surrogate just refitted on ``X``, ``Y`` when it is time to.
+
+        Folds and fits are seeded with the refit's own seed: reporting draws nothing from the
+        strategy's generator, so proposals are the same with reports on or off.
+        """
+        every = self.options.surrogate_report_every
+        if every == 0 or len(Y) - self._reported < every:
+            return
+        self._reports.extend(cross_validate(
+            lambda: self._new_surrogate(seed), X, Y, self.names,
+            folds=self.options.surrogate_report_folds, seed=seed))
+        self._reported = len(Y)
+
     def _violation_targets(self) -> np.ndarray:
         """Regression targets whose sign is feasibility: the violation where infeasible, minus
         the median violation where feasible (a margin either side of 0, since a boosted model
@@ -221,8 +255,10 @@ class BayesianOptimisation:
         if len(with_values) < 2:  # nothing to regress on yet: hunt for feasibility alone
             return [int(i) for i in np.argsort(-feasible, kind="stable")[:n]]
         Y = np.array([self._observations[i]["values"] for i in with_values])
+        codes = np.stack([self._codes[i] for i in with_values])
         model = self._new_surrogate(int(seeds[0]))
-        model.fit(np.stack([self._codes[i] for i in with_values]), Y)
+        model.fit(codes, Y)
+        self._report(codes, Y, int(seeds[0]))
         mean, std = model.predict(X)
         # normalise so that the ideal is 0 and the reference point 1 in every objective
         low, ref = Y.min(axis=0), reference_point(Y)

@@ -16,7 +16,9 @@ from nasplat.pareto import hypervolume
 from nasplat.plugins.strategies._acquisition import (expected_hv_improvement, greedy_batch,
                                                       hv_improvement, reference_point)
 from nasplat.plugins.strategies.bo import BayesianOptimisation
+from nasplat.store import Store, queries
 from nasplat.strategy import TrialResult
+from nasplat.surrogate_quality import SurrogateReport
 from toys import ToyIntVector
 
 LIGHT = {"initial": 6, "samples": 60, "mutants": 60, "children": 30, "mc_samples": 16,
@@ -151,6 +153,78 @@ def test_unknown_surrogate_names_the_installed_ones() -> None:
 def test_surrogate_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="surrogate_options, modles = 3: unknown key"):
         BayesianOptimisation(ToyIntVector(), SPECS, surrogate_options={"modles": 3})
+
+
+# --- surrogate quality reports ------------------------------------------------------------------
+
+
+def run_alone(strategy: BayesianOptimisation, space: ToyIntVector, steps: int
+              ) -> tuple[list[list], list[SurrogateReport]]:
+    """Ask one genome and tell its result ``steps`` times; the genomes and the reports."""
+    genomes, reports = [], []
+    for step in range(steps):
+        asked = strategy.ask(1)
+        genomes.append(asked)
+        strategy.tell(told(space, asked, step))
+        reports += strategy.surrogate_reports()
+    return genomes, reports
+
+
+def test_reports_every_n_observations_from_the_first_refit() -> None:
+    space = ToyIntVector()
+    options = {**LIGHT, "surrogate_report_every": 5, "surrogate_report_folds": 4}
+    _, reports = run_alone(BayesianOptimisation(space, SPECS, seed=1, **options), space, 18)
+    # the first refit is at 6 observations (``initial``); then every 5 more
+    assert [(r.observations, r.objective) for r in reports] == [
+        (n, name) for n in (6, 11, 16) for name in ("error", "params")]
+    assert all(r.folds == 4 and r.surrogate == "xgboost" for r in reports)
+    # params is a sum of products of the encoded widths: trees rank it well from 16 rows
+    last = {r.objective: r for r in reports[-2:]}
+    assert last["params"].kendall_tau is not None and last["params"].kendall_tau > 0.5
+    assert all(-1 <= r.kendall_tau <= 1 and r.rmse > 0 for r in reports if r.kendall_tau)
+
+
+def test_reports_change_no_proposal_and_can_be_turned_off() -> None:
+    space = ToyIntVector()
+    every = BayesianOptimisation(space, SPECS, seed=2, **{**LIGHT, "surrogate_report_every": 1})
+    never = BayesianOptimisation(space, SPECS, seed=2, **{**LIGHT, "surrogate_report_every": 0})
+    genomes_every, reports = run_alone(every, space, 10)
+    genomes_never, none = run_alone(never, space, 10)
+    assert genomes_every == genomes_never
+    assert [r.observations for r in reports[::2]] == [6, 7, 8, 9] and none == []
+
+
+def test_state_keeps_when_the_last_report_was_made() -> None:
+    space = ToyIntVector()
+    options = {**LIGHT, "surrogate_report_every": 3}
+    a = BayesianOptimisation(space, SPECS, seed=3, **options)
+    run_alone(a, space, 8)  # reports at 6 observations
+    state = json.loads(json.dumps(a.state_dict()))
+    assert state["reported"] == 6
+    b = BayesianOptimisation(space, SPECS, seed=3, **options)
+    b.load_state_dict(state)
+    _, reports = run_alone(b, space, 3)  # 8, 9, 10 observations: the next report at 9
+    assert {r.observations for r in reports} == {9}
+    del state["reported"]  # a state saved before reports existed
+    c = BayesianOptimisation(space, SPECS, seed=3, **options)
+    c.load_state_dict(state)
+    _, reports = run_alone(c, space, 1)
+    assert {r.observations for r in reports} == {8}
+
+
+def test_the_engine_stores_reports_of_a_benchmark_run(storage: str) -> None:
+    run_study(config(storage, "zdt1_int", trials=27,
+                     options={"initial": 10, "surrogate_report_every": 8}))
+    store = Store(storage)
+    rows = queries.surrogate_reports(store, queries.get_study(store, "s").id)
+    assert [(r.objective, r.observations) for r in rows] == [
+        (name, n) for name in ("f1", "f2") for n in (10, 18, 26)]
+    assert all(r.folds == 5 and r.surrogate == "xgboost" for r in rows)
+    # f1 is the first variable itself, f2 a function of all ten: f1 is ranked well from
+    # the first report on, and better than f2 at every report
+    f1, f2 = rows[:3], rows[3:]
+    assert all(a.kendall_tau > 0.5 and a.kendall_tau > b.kendall_tau
+               for a, b in zip(f1, f2, strict=True))
 
 
 # --- the acquisition ------------------------------------------------------------------------------
