@@ -56,6 +56,7 @@ def _add_commands() -> None:
     from nasplat.cli.run import run_command
     from nasplat.cli.spaces import spaces_group
     from nasplat.cli.studies import pareto_command, studies_command, trials_command
+    from nasplat.cli.surrogate import surrogate_command
 
     for command in (run_command, plugins_command, spaces_group, studies_command,
                     trials_command, pareto_command, export_command, query_command, enqueue_command):
@@ -63,6 +64,7 @@ def _add_commands() -> None:
     cli.add_command(compare_command)
     cli.add_command(plot_command)
     cli.add_command(report_command)
+    cli.add_command(surrogate_command)
     try:
         from nasplat.cli.datasets import datasets_command
     except ImportError:
