@@ -233,14 +233,15 @@ class Engine:
         self._catch_up(lock)
         budget = self.config.budget
         self._used = lock.budget_used(budget.count_infeasible)
-        n = self.batch
+        pending = lock.pending()
+        n = max(1, self.batch - len(pending))  # a genome for each idle worker
         if budget.trials is not None:
             n = min(n, budget.trials - self._used)
             if n <= 0:
                 self._save_state(lock)
                 return "spent", []
         t0 = time.perf_counter()
-        genomes = self._ask(n, lock)
+        genomes = self._ask(n, pending)
         ask_seconds = (time.perf_counter() - t0) / max(len(genomes), 1)
         if not genomes:
             self._fruitless += n
@@ -305,13 +306,13 @@ class Engine:
                                 for row, metrics in results])
             self._told_seq = results[-1][0].finish_seq or self._told_seq
 
-    def _ask(self, n: int, lock: proposing.Proposing) -> list[Any]:
+    def _ask(self, n: int, pending: Sequence[TrialRow]) -> list[Any]:
         """Ask for ``n`` genomes, telling a strategy that takes them the pending trials."""
         if not accepts_pending(self.strategy):
             return list(self.strategy.ask(n))
-        pending = [self.space.from_json(json.loads(row.genome_json)) for row in lock.pending()
+        genomes = [self.space.from_json(json.loads(row.genome_json)) for row in pending
                    if row.genome_json != "null"]
-        return list(self.strategy.ask(n, pending=pending))
+        return list(self.strategy.ask(n, pending=genomes))
 
     def _save_state(self, lock: proposing.Proposing) -> None:
         if saves_state(self.strategy):

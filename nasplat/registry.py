@@ -10,6 +10,7 @@ entry points named ``a`` and ``b``.
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import sys
 import traceback
@@ -122,6 +123,26 @@ class Plugins:
                                                 f"failed to import: {error}")
                 continue
             self.add(module, ep.name, dist_name, dist_version)
+        self._load_modules()
+
+    def _load_modules(self) -> None:
+        """Import the modules ``NASPLAT_PLUGIN_MODULES`` names (comma-separated) as plugins.
+
+        For a plugin under development, not packaged yet; worker processes inherit the
+        variable, so they load it too.
+        """
+        for name in (os.environ.get("NASPLAT_PLUGIN_MODULES") or "").split(","):
+            name = name.strip()
+            if not name or name in self.info:
+                continue
+            try:
+                module = importlib.import_module(name)
+            except Exception as exc:  # a broken plugin must not break the others
+                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                self.info[name] = PluginInfo(name, "(NASPLAT_PLUGIN_MODULES)", "", name,
+                                             f"failed to import: {error}")
+                continue
+            self.add(module, name, "(NASPLAT_PLUGIN_MODULES)")
 
     def registry(self, kind: str) -> dict[str, Registered]:
         """Every class of ``kind`` (``"spaces"``, ``"strategies"``, ...) by name."""

@@ -136,10 +136,11 @@ def list_studies(storage: str = DEFAULT_STORAGE) -> list[tuple[StudyRow, dict[st
 
 
 def prepare(config: StudyConfig | dict[str, Any], *, listener: ProgressListener | None = None,
-            artifact_root: Path | None = None) -> Engine:
+            artifact_root: Path | None = None, batch: int | None = None) -> Engine:
     """An :class:`Engine` for ``config``: a new study, or the stored one it names (resumed).
 
     Trial files (weights) go to ``artifact_root``, else the config's ``artifacts`` folder.
+    ``batch`` is how many genomes to ask for at once (about the number of workers).
     """
     if isinstance(config, dict):
         config = validate_config(config)
@@ -148,7 +149,7 @@ def prepare(config: StudyConfig | dict[str, Any], *, listener: ProgressListener 
         store, row = existing
         config = _merge_resume(StudyConfig.model_validate_json(row.config_json), config)
         return Engine(store, row, resolve(config), listener=listener,
-                      artifact_root=artifact_root or artifact_folder(config))
+                      artifact_root=artifact_root or artifact_folder(config), batch=batch)
     # Everything that can reject the config runs before anything is written: bad input
     # leaves no store and no empty study behind.
     problem = resolve(config)
@@ -164,7 +165,7 @@ def prepare(config: StudyConfig | dict[str, Any], *, listener: ProgressListener 
                               config.model_dump(mode="json"),
                               [{"name": s.name, "direction": s.direction} for s in problem.specs])
     return Engine(store, row, problem, evaluator=evaluator, listener=listener,
-                  artifact_root=artifact_root or artifact_folder(config))
+                  artifact_root=artifact_root or artifact_folder(config), batch=batch)
 
 
 def artifact_folder(config: StudyConfig) -> Path:

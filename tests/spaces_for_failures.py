@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 import time
 from typing import Any
 
@@ -52,6 +54,17 @@ class SlowSpace(ToyIntVector):
         return super().evaluate(genome)
 
 
+class DeadlySpace(SlowSpace):
+    """Slow integer vectors; evaluating one whose first gene is 1 kills the worker process."""
+
+    name = "deadly"
+
+    def evaluate(self, genome: Any) -> dict[str, float]:
+        if genome[0] == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().evaluate(genome)
+
+
 class TinySpace(ToyIntVector):
     """Only four architectures: the engine must notice when it has seen them all."""
 
@@ -65,5 +78,5 @@ class TinySpace(ToyIntVector):
 @hookimpl
 def nasplat_register_spaces(register: Any) -> None:
     """Register the failure-test spaces."""
-    for cls in (FlakySpace, SlowSpace, TinySpace):
+    for cls in (FlakySpace, SlowSpace, DeadlySpace, TinySpace):
         register(cls)

@@ -57,9 +57,11 @@ def _add_commands() -> None:
     from nasplat.cli.spaces import spaces_group
     from nasplat.cli.studies import pareto_command, studies_command, trials_command
     from nasplat.cli.surrogate import surrogate_command
+    from nasplat.cli.worker import worker_command
 
     for command in (run_command, plugins_command, spaces_group, studies_command,
-                    trials_command, pareto_command, export_command, query_command, enqueue_command):
+                    trials_command, pareto_command, export_command, query_command, enqueue_command,
+                    worker_command):
         cli.add_command(command)
     cli.add_command(compare_command)
     cli.add_command(plot_command)

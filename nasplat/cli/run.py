@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import nullcontext
 from typing import Any
 
 import click
@@ -15,6 +16,7 @@ from nasplat.errors import ConfigError
 from nasplat.progress import RichProgress
 from nasplat.store import Store, queries
 from nasplat.study import Study, prepare
+from nasplat.workers import WorkerPool
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
 
@@ -35,12 +37,15 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
               help="Constraint such as 'params<=3e6' or 'params>=1e6'; repeat for several.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any config value, e.g. --set space.options.width=0.75 --set trainer.epochs=3")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes evaluating trials at once (one GPU each where there are "
+                   "several).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @storage_option
 def run_command(config_path: str | None, space: str | None, strategy: str | None,
                 budget: int | None, seconds: float | None, seed: int | None, study: str | None,
                 dataset: str | None, objectives: tuple[str, ...], constraints: tuple[str, ...],
-                assignments: tuple[str, ...], quiet: bool, storage: str) -> None:
+                assignments: tuple[str, ...], workers: int, quiet: bool, storage: str) -> None:
     """Search a space, storing every trial; print the Pareto front at the end."""
     data = normalise(load_config_file(config_path)) if config_path else {}
     stored = _stored_config(study, storage) if study else None
@@ -71,14 +76,16 @@ def run_command(config_path: str | None, space: str | None, strategy: str | None
         raise ConfigError("no search space given: pass --space NAME (`nasplat spaces` lists "
                           "them), --config FILE, or --study NAME of a study to resume")
     config = validate_config(data, source)
-    if quiet:
-        engine = prepare(config)
-        summary = engine.run()
-    else:
-        with RichProgress() as progress:
-            engine = prepare(config, listener=progress)
-            if hasattr(engine.evaluator, "progress"):  # the trainer: a bar per trial, nested
-                from nasplat.train import RichTrainingProgress
+    with (nullcontext() if quiet else RichProgress()) as progress:
+        engine = prepare(config, listener=progress)
+        if workers > 1:
+            pool = WorkerPool(engine.store, engine.study, workers, listener=progress,
+                              budget=engine.config.budget.trials,
+                              max_attempts=engine.config.max_attempts)
+            summary = pool.run()
+        else:
+            if progress is not None and hasattr(engine.evaluator, "progress"):
+                from nasplat.train import RichTrainingProgress  # a bar per trial, nested
 
                 engine.evaluator.progress = RichTrainingProgress(progress.progress)
             summary = engine.run()

@@ -37,6 +37,8 @@ _CREATE = insert(_states)
 _FINISHED_SINCE = (select(_trials).where(_trials.c.study_id == bindparam("study"),
                                          _trials.c.finish_seq > bindparam("seq"))
                    .order_by(_trials.c.finish_seq))
+_LAST_FINISH = select(func.coalesce(func.max(_trials.c.finish_seq), 0)).where(
+    _trials.c.study_id == bindparam("study"))
 _METRICS_OF = select(_metrics).where(_metrics.c.trial_id.in_(bindparam("ids", expanding=True)))
 _PENDING = (select(_trials).where(_trials.c.study_id == bindparam("study"),
                                   _trials.c.status.in_(("queued", "running")))
@@ -121,6 +123,11 @@ def finished_since(connection: Connection, study_id: int, seq: int
         for m in connection.execute(_METRICS_OF, {"ids": ids[start:start + 500]}):
             values[m.trial_id][m.name] = m.value
     return [(r, values[r.id or 0]) for r in rows]
+
+
+def last_finish_seq(connection: Connection, study_id: int) -> int:
+    """The ``finish_seq`` of the study's last finished trial (0 when none has finished)."""
+    return int(connection.execute(_LAST_FINISH, {"study": study_id}).scalar_one())
 
 
 @contextmanager
