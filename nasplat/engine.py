@@ -119,6 +119,7 @@ class Engine:
         self.strategy = self._restore_strategy()
         self._fruitless = 0
         self._next_requeue = 0.0
+        self._parents: dict[int, bool] = {}  # whether trials this worker queued have parents
         self._mark = time.perf_counter()
         self._heartbeat = _Heartbeat(store, self.config.heartbeat_seconds)
 
@@ -148,7 +149,11 @@ class Engine:
                     for trial, outcome in self.executor.run(jobs, self._evaluate):
                         self._commit(trial, outcome)
                     continue
-                proposed = self._propose()
+                proposed, jobs = self._propose()
+                if jobs:
+                    for trial, outcome in self.executor.run(jobs, self._evaluate):
+                        self._commit(trial, outcome)
+                    continue
                 if proposed == "queued":
                     continue
                 if proposed == "exhausted":
@@ -212,13 +217,18 @@ class Engine:
 
     # --- asking --------------------------------------------------------------------------------
 
-    def _propose(self) -> str:
-        """Under the study's proposal lock: bring the strategy up to date, ask it for genomes
-        and queue the new feasible ones. Returns ``"queued"`` (or at least asked),
-        ``"spent"`` (the trial budget is used up) or ``"exhausted"``."""
+    def _propose(self) -> tuple[str, list[TrialRow]]:
+        """Under the study's proposal lock: bring the strategy up to date, ask it for genomes,
+        queue the new feasible ones and claim as many as this worker has free slots.
+
+        Returns ``"queued"`` (or at least asked), ``"spent"`` (the trial budget is used up)
+        or ``"exhausted"``, with the claimed trials.
+        """
         try:
             with proposing.proposing(self.store, self._id) as lock:
-                outcome, finished = self._propose_locked(lock)
+                outcome, finished, queued = self._propose_locked(lock)
+                jobs = [row for row in queued[:self.executor.slots]
+                        if writes.claim_in(lock.connection, row, self.worker)]
             self._version = lock.version
         except BaseException:
             self._version = None  # our copy may be ahead of what was committed: reload it
@@ -226,27 +236,27 @@ class Engine:
         for row, outcome_ in finished:
             plugin_registry.call_event("nasplat_trial_finished", study=self.study, trial=row,
                                        metrics=dict(outcome_.metrics))
-        return outcome
+        return outcome, jobs
 
     def _propose_locked(self, lock: proposing.Proposing
-                        ) -> tuple[str, list[tuple[TrialRow, Outcome]]]:
+                        ) -> tuple[str, list[tuple[TrialRow, Outcome]], list[TrialRow]]:
         self._catch_up(lock)
         budget = self.config.budget
-        self._used = lock.budget_used(budget.count_infeasible)
+        self._used, last_number = lock.budget_used(budget.count_infeasible)
         pending = lock.pending()
         n = max(1, self.batch - len(pending))  # a genome for each idle worker
         if budget.trials is not None:
             n = min(n, budget.trials - self._used)
             if n <= 0:
                 self._save_state(lock)
-                return "spent", []
+                return "spent", [], []
         t0 = time.perf_counter()
         genomes = self._ask(n, pending)
         ask_seconds = (time.perf_counter() - t0) / max(len(genomes), 1)
         if not genomes:
             self._fruitless += n
             self._save_state(lock)
-            return ("queued" if self._fruitless < MAX_FRUITLESS_PROPOSALS else "exhausted"), []
+            return ("queued" if self._fruitless < MAX_FRUITLESS_PROPOSALS else "exhausted"), [], []
         seen: set[str] = set()
         queued: list[NewTrial] = []
         infeasible: list[tuple[NewTrial, Outcome]] = []
@@ -280,17 +290,19 @@ class Engine:
         # Never-evaluated trials are finished here and told to the strategy at the next
         # proposal, in finish order, like every other result.
         rows = writes.enqueue_in(lock.connection, self._id, [t for t, _ in infeasible],
-                                 self._seed_of)
+                                 self._seed_of, last_number)
+        if rows:
+            last_number = rows[-1].number
         finished = [(writes.finish_in(lock.connection, row, outcome), outcome)
                     for row, (_, outcome) in zip(rows, infeasible, strict=True)]
         self._used += sum(self._counts(outcome.status) for _, outcome in infeasible)
-        if queued:
-            writes.enqueue_in(lock.connection, self._id, queued, self._seed_of)
-            self._used += len(queued)
+        rows = writes.enqueue_in(lock.connection, self._id, queued, self._seed_of, last_number)
+        self._used += len(rows)
+        self._parents.update((row.id, bool(t.parent_ids)) for row, t in zip(rows, queued))
         self._save_state(lock)
         if self._fruitless >= MAX_FRUITLESS_PROPOSALS:
-            return "exhausted", finished
-        return "queued", finished
+            return "exhausted", finished, rows
+        return "queued", finished, rows
 
     def _catch_up(self, lock: proposing.Proposing) -> None:
         """Make our copy of the strategy the stored one, told every result since."""
@@ -356,7 +368,8 @@ class Engine:
         genome = self.space.from_json(json.loads(trial.genome_json))
         self.listener.trial_started(trial)
         plugin_registry.call_event("nasplat_trial_started", study=self.study, trial=trial)
-        parent = queries.first_parent(self.store, trial.id or 0)
+        has_parents = self._parents.pop(trial.id or 0, True)  # unknown: look it up
+        parent = queries.first_parent(self.store, trial.id or 0) if has_parents else None
         ctx = TrialContext(
             number=trial.number, genome=genome, seed=trial.seed, fidelity=trial.fidelity,
             parent_genome=(self.space.from_json(json.loads(parent.genome_json))

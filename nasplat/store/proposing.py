@@ -30,7 +30,8 @@ _trials = TrialRow.__table__
 _states = StrategyStateRow.__table__
 _metrics = MetricRow.__table__
 _LOCK = (update(_states).where(_states.c.study_id == bindparam("study"))
-         .values(version=_states.c.version + 1))
+         .values(version=_states.c.version + 1)
+         .returning(_states.c.version, _states.c.told_seq, _states.c.state_json))
 _LOCKED = select(_states.c.version, _states.c.told_seq, _states.c.state_json).where(
     _states.c.study_id == bindparam("study"))
 _CREATE = insert(_states)
@@ -43,10 +44,12 @@ _METRICS_OF = select(_metrics).where(_metrics.c.trial_id.in_(bindparam("ids", ex
 _PENDING = (select(_trials).where(_trials.c.study_id == bindparam("study"),
                                   _trials.c.status.in_(("queued", "running")))
             .order_by(_trials.c.number))
-_LAST_NUMBER = select(func.max(_trials.c.number)).where(_trials.c.study_id == bindparam("study"))
-_UNSTARTED_INFEASIBLE = select(func.count()).where(
-    _trials.c.study_id == bindparam("study"), _trials.c.status == "infeasible",
-    _trials.c.started_at.is_(None))
+_COUNTS = select(
+    select(func.max(_trials.c.number)).where(_trials.c.study_id == bindparam("study"))
+    .scalar_subquery(),
+    select(func.count()).where(_trials.c.study_id == bindparam("study"),
+                               _trials.c.status == "infeasible", _trials.c.started_at.is_(None))
+    .scalar_subquery())
 _KNOWN_HASHES = select(_trials.c.genome_hash).where(
     _trials.c.study_id == bindparam("study"),
     _trials.c.genome_hash.in_(bindparam("hashes", expanding=True)))
@@ -80,18 +83,16 @@ class Proposing:
         return [TrialRow(**r._mapping)
                 for r in self.connection.execute(_PENDING, {"study": self.study_id})]
 
-    def budget_used(self, count_infeasible: bool) -> int:
-        """Trials that count toward the budget (see :func:`nasplat.store.queries.budget_used`).
+    def budget_used(self, count_infeasible: bool) -> tuple[int, int | None]:
+        """Trials that count toward the budget (see :func:`nasplat.store.queries.budget_used`),
+        and the study's last trial number (``None`` before the first).
 
         Trials are numbered 0, 1, ... without gaps, so their count is the last number + 1:
         an index lookup, not a scan of the study.
         """
-        last = self.connection.execute(_LAST_NUMBER, {"study": self.study_id}).scalar()
+        last, unstarted = self.connection.execute(_COUNTS, {"study": self.study_id}).one()
         total = 0 if last is None else int(last) + 1
-        if count_infeasible:
-            return total
-        return total - int(self.connection.execute(
-            _UNSTARTED_INFEASIBLE, {"study": self.study_id}).scalar_one())
+        return (total if count_infeasible else total - int(unstarted)), last
 
     def known_hashes(self, hashes: Iterable[str]) -> set[str]:
         """Which of ``hashes`` a trial of the study already has."""
@@ -138,8 +139,7 @@ def proposing(store: Store, study_id: int) -> Iterator[Proposing]:
     when the block ends, or not at all. Call :func:`create_lock` once per study first.
     """
     with store.transaction() as connection:
-        connection.execute(_LOCK, {"study": study_id})
-        version, told_seq, state_json = connection.execute(_LOCKED, {"study": study_id}).one()
+        version, told_seq, state_json = connection.execute(_LOCK, {"study": study_id}).one()
         yield Proposing(connection, study_id, int(version), int(told_seq), state_json)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, update
+from sqlalchemy import Connection, bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -65,20 +65,17 @@ _CLAIM = _SET_TRIAL.where(_trials.c.status == "queued")
 second process that read the same queued trial finds it taken and tries the next one."""
 _SET_STATE = update(_states).where(_states.c.study_id == bindparam("study"))
 _INSERT_STATE = insert(_states)
-_NEXT_FINISH_SEQ = (select(func.coalesce(func.max(_trials.c.finish_seq), 0) + 1)
-                    .where(_trials.c.study_id == bindparam("study")))
+_finished = _trials.alias("finished")  # not correlated with the row being updated
+_FINISH = (_SET_TRIAL.values(finish_seq=select(func.coalesce(func.max(_finished.c.finish_seq), 0) + 1)
+                             .where(_finished.c.study_id == bindparam("study")).scalar_subquery())
+           .returning(_trials.c.finish_seq))
+"""Sets the trial's end columns its parameters name and the study's next ``finish_seq``."""
 _RUNNING = select(_trials).where(_trials.c.study_id == bindparam("study"),
                                  _trials.c.status == "running")
 _DROP_CURVE = IntermediateRow.__table__.delete().where(
     IntermediateRow.__table__.c.trial_id == bindparam("trial"))
 _ADD_ELAPSED = (update(_studies).where(_studies.c.id == bindparam("study"))
                 .values(elapsed_seconds=_studies.c.elapsed_seconds + bindparam("seconds")))
-_REPLACE_NAMED = {  # a trial's named rows: delete those of the given names, insert anew
-    table: (table.delete().where(table.c.trial_id == bindparam("trial"),
-                                 table.c.name.in_(bindparam("names", expanding=True))),
-            table.insert())
-    for table in (MetricRow.__table__, ArtifactRow.__table__)}
-
 
 def create_study(store: Store, name: str, space: str, strategy: str, config: dict[str, Any],
                  directions: Sequence[Mapping[str, str]]) -> StudyRow:
@@ -113,10 +110,15 @@ def enqueue(store: Store, study_id: int, new: Sequence[NewTrial],
 
 
 def enqueue_in(connection: Connection, study_id: int, new: Sequence[NewTrial],
-               seed_of: Callable[[int], int] | None = None) -> list[TrialRow]:
-    """:func:`enqueue` within the caller's transaction."""
-    rows = []
-    last = connection.execute(_LAST_NUMBER, {"study": study_id}).scalar()
+               seed_of: Callable[[int], int] | None = None,
+               last_number: int | None = None) -> list[TrialRow]:
+    """:func:`enqueue` within the caller's transaction (``last_number``: the study's highest
+    trial number, when the caller has just read it)."""
+    rows: list[TrialRow] = []
+    if not new:
+        return rows
+    last = (connection.execute(_LAST_NUMBER, {"study": study_id}).scalar()
+            if last_number is None else last_number)
     start = -1 if last is None else int(last)
     numbers = range(start + 1, start + 1 + len(new))
     for number, t in zip(numbers, new, strict=True):
@@ -141,14 +143,21 @@ def claim(store: Store, study_id: int, worker: str) -> TrialRow | None:
             if found is None:
                 return None
             row = TrialRow(**found._mapping)
-            row.status, row.worker, row.attempts = "running", worker, row.attempts + 1
-            row.started_at = row.heartbeat_at = utcnow()
-            taken = connection.execute(_CLAIM, {
-                "trial": row.id, "status": row.status, "worker": row.worker,
-                "attempts": row.attempts, "started_at": row.started_at,
-                "heartbeat_at": row.heartbeat_at}).rowcount
-        if taken:
-            return row
+            if claim_in(connection, row, worker):
+                return row
+
+
+def claim_in(connection: Connection, row: TrialRow, worker: str) -> bool:
+    """Mark ``row`` (still queued) running for ``worker`` within the caller's transaction;
+    False when another worker took it first."""
+    status, attempts, started = "running", row.attempts + 1, utcnow()
+    taken = connection.execute(_CLAIM, {
+        "trial": row.id, "status": status, "worker": worker, "attempts": attempts,
+        "started_at": started, "heartbeat_at": started}).rowcount
+    if taken:
+        row.status, row.worker, row.attempts = status, worker, attempts
+        row.started_at = row.heartbeat_at = started
+    return bool(taken)
 
 
 def heartbeat(store: Store, trial_id: int) -> None:
@@ -180,16 +189,20 @@ def finish_in(connection: Connection, trial: TrialRow, outcome: Outcome,
     """
     finished_at = utcnow()
     connection.execute(_ADD_ELAPSED, {"study": trial.study_id, "seconds": elapsed_seconds})
-    seq = connection.execute(_NEXT_FINISH_SEQ, {"study": trial.study_id}).scalar_one()
-    done = connection.execute(_SET_TRIAL, {
-        "trial": trial.id, "status": outcome.status, "error": outcome.error,
-        "violation": outcome.violation, "finished_at": finished_at, "finish_seq": seq})
-    if done.rowcount == 0:
+    seq = connection.execute(_FINISH, {
+        "trial": trial.id, "study": trial.study_id, "status": outcome.status,
+        "error": outcome.error, "violation": outcome.violation,
+        "finished_at": finished_at}).scalar()
+    if seq is None:
         raise StoreError(f"trial {trial.number} vanished from the store")
-    _put(connection, MetricRow.__table__, trial.id,
-         [{"name": k, "value": float(v)} for k, v in outcome.metrics.items()])
-    _put(connection, ArtifactRow.__table__, trial.id,
-         [{"name": k, "path": v} for k, v in outcome.artifacts.items()])
+    # A trial finishes once, so it has no metrics or artifacts yet: inserts, no replacing.
+    if outcome.metrics:
+        connection.execute(MetricRow.__table__.insert(), [
+            {"trial_id": trial.id, "name": k, "value": float(v)}
+            for k, v in outcome.metrics.items()])
+    if outcome.artifacts:
+        connection.execute(ArtifactRow.__table__.insert(), [
+            {"trial_id": trial.id, "name": k, "path": v} for k, v in outcome.artifacts.items()])
     trial.status, trial.error, trial.violation = outcome.status, outcome.error, outcome.violation
     trial.finished_at, trial.finish_seq = finished_at, seq
     return trial
@@ -282,16 +295,3 @@ def _save_state(connection: Connection, study_id: int, state: Any,
         values["told_seq"] = told_seq
     if connection.execute(_SET_STATE, {"study": study_id, **values}).rowcount == 0:
         connection.execute(_INSERT_STATE, {"study_id": study_id, **values})
-
-
-def _put(connection: Connection, table: Table, trial_id: int | None,
-         rows: list[dict[str, Any]]) -> None:
-    """Insert named rows of a trial, replacing any with the same name (as ``merge`` would).
-
-    Two statements for all the rows, where ``merge`` runs a SELECT and a write per row.
-    """
-    if not rows:
-        return
-    delete, insert_rows = _REPLACE_NAMED[table]
-    connection.execute(delete, {"trial": trial_id, "names": [r["name"] for r in rows]})
-    connection.execute(insert_rows, [{"trial_id": trial_id, **r} for r in rows])
