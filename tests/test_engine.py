@@ -252,3 +252,49 @@ def test_strategy_state_is_saved_with_every_tell(storage: str) -> None:
     assert state["rng"]["bit_generator"] == "PCG64"
     cfg = json.loads(queries.get_study(store, "s").config_json)
     assert cfg["space"]["name"] == "toy_int" and cfg["budget"]["trials"] == 4
+
+
+def test_a_strategy_that_takes_pending_genomes_gets_those_other_workers_run(storage) -> None:
+    import types
+
+    import numpy as np
+
+    from nasplat.study import prepare
+    from toys import ToyIntVector
+
+    calls: list[tuple[int, list]] = []
+
+    class Recording:
+        """Random proposals; remembers what each ask was told was pending."""
+
+        name = "recording"
+
+        def __init__(self, space, objectives, seed: int = 0) -> None:
+            self.space = space
+
+        def ask(self, n: int, pending=()) -> list:
+            calls.append((n, list(pending)))
+            rng = np.random.default_rng(100 + len(calls))  # no state kept: vary the draws
+            return [self.space.sample(rng) for _ in range(n)]
+
+        def tell(self, results) -> None:
+            pass
+
+    plugin = types.SimpleNamespace(
+        nasplat_register_strategies=hookimpl(lambda register: register(Recording)))
+    registry.get().add(plugin, "recording-strategy")
+    try:
+        cfg = {**config(storage, trials=10), "strategy": "recording"}
+        run_study({**cfg, "budget": {"trials": 2}})
+        store = Store(storage)
+        study = queries.get_study(store, "s")
+        genome = ToyIntVector().sample(np.random.default_rng(7))
+        writes.enqueue(store, study.id, [writes.NewTrial(json.dumps(genome), "elsewhere", 0)])
+        assert writes.claim(store, study.id, "otherhost:1") is not None  # runs elsewhere
+        calls.clear()
+        engine = prepare(cfg, batch=3)
+        proposed, jobs = engine._propose()
+        assert proposed == "queued" and len(jobs) == 1
+        assert calls == [(2, [genome])], "3 workers, 1 busy elsewhere: ask 2, knowing its genome"
+    finally:
+        registry.get().remove("recording-strategy")

@@ -93,8 +93,15 @@ class BayesianOptimisation:
 
     # --- ask / tell --------------------------------------------------------------------------
 
-    def ask(self, n: int) -> list[Genome]:
-        """``n`` unseen genomes: random while fewer than ``initial`` were told, then by EHVI."""
+    def ask(self, n: int, pending: Sequence[Genome] = ()) -> list[Genome]:
+        """``n`` unseen genomes: random while fewer than ``initial`` were told, then by EHVI.
+
+        ``pending`` genomes (queued or running in other workers) are never proposed again,
+        and their predicted values count as already on the front (Kriging believer), so a
+        parallel batch spreads over the front instead of crowding where others already look.
+        """
+        for genome in pending:
+            self._see(self.space.genome_hash(genome))
         with_values = [i for i, o in enumerate(self._observations) if o["values"] is not None]
         infeasible = any(o["violation"] > 0 for o in self._observations)
         if self._told < self.options.initial or (len(with_values) < 2 and not infeasible):
@@ -102,7 +109,7 @@ class BayesianOptimisation:
         candidates = self._candidates()
         if not candidates:
             return self._fresh(n)
-        picks = self._select(n, candidates, with_values, infeasible)
+        picks = self._select(n, candidates, with_values, infeasible, pending)
         genomes = [candidates[i][0] for i in picks]
         for i in picks:
             self._see(candidates[i][1])
@@ -240,8 +247,8 @@ class BayesianOptimisation:
         return np.where(violation > 0, violation, -margin)[:, None]
 
     def _select(self, n: int, candidates: list[tuple[Genome, str]], with_values: list[int],
-                infeasible: bool) -> list[int]:
-        """Indices of the ``n`` candidates to propose."""
+                infeasible: bool, pending: Sequence[Genome] = ()) -> list[int]:
+        """Indices of the ``n`` candidates to propose, given the ``pending`` ones."""
         X = np.stack([np.asarray(self.space.encode(g), dtype=float) for g, _ in candidates])
         seeds = self.rng.integers(2**31 - 1, size=2)
         m = len(self.names)
@@ -265,7 +272,12 @@ class BayesianOptimisation:
         scale = ref - low
         front = [o["values"] for o in self._observations
                  if o["violation"] == 0 and o["values"] is not None]
-        front_n = nondominated((np.array(front).reshape(-1, m) - low) / scale)
+        front_n = (np.array(front).reshape(-1, m) - low) / scale
+        if len(pending):  # fantasise: the pending genomes as if observed at their means
+            believed, _ = model.predict(
+                np.stack([np.asarray(self.space.encode(g), dtype=float) for g in pending]))
+            front_n = np.vstack([front_n, (believed - low) / scale])
+        front_n = nondominated(front_n)
         return greedy_batch(n, (mean - low) / scale, std / scale, z, front_n, np.ones(m),
                             feasible)
 

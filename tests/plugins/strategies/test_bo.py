@@ -135,6 +135,21 @@ def test_never_proposes_a_seen_genome() -> None:
         strategy.tell(told(space, genomes, 3 * step))
 
 
+def test_pending_genomes_are_neither_repeated_nor_crowded() -> None:
+    space = ToyIntVector()
+    strategy = BayesianOptimisation(space, SPECS, seed=2, **LIGHT)
+    for step in range(10):
+        strategy.tell(told(space, strategy.ask(1), step))
+    state = json.loads(json.dumps(strategy.state_dict()))
+    alone = strategy.ask(3)  # what one worker would ask for with nothing pending
+    other = BayesianOptimisation(space, SPECS, seed=2, **LIGHT)
+    other.load_state_dict(state)
+    beside = other.ask(3, pending=alone[:2])  # two of them already run in other workers
+    digests = {space.genome_hash(g) for g in beside}
+    assert not digests & {space.genome_hash(g) for g in alone[:2]}
+    assert len(digests) == 3
+
+
 def test_failed_results_are_not_regressed_on() -> None:
     space = ToyIntVector()
     strategy = BayesianOptimisation(space, SPECS, seed=0, **{**LIGHT, "initial": 2})
