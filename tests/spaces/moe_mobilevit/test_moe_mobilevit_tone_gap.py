@@ -13,17 +13,17 @@ from nasplat.train import TensorBatches, evaluate_split, fit, seed_everything
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="synthetic_person v1 shows no systematic light/dark "
-                                        "gap for a dense MobileViTv2 (measured: none, see "
-                                        "docs/spaces/moe_mobilevit.md)")
-def test_dense_model_is_less_accurate_on_the_darkest_tones() -> None:
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dense_model_is_less_accurate_on_the_darkest_tones(seed: int) -> None:
+    # the space's CPU fidelity (32 px, 2 epochs); a large test split, so that ~600 person
+    # images of each tone band measure the gap to a few points
     cpu = torch.device("cpu")
-    data = SyntheticPerson(image_size=64)
-    generator = seed_everything(0)
+    data = SyntheticPerson(image_size=32, test=2000, seed=seed)
+    generator = seed_everything(seed)
     model = MoEMobileViT([1] * 9, width=0.5, classes=2)
     train = TensorBatches(data.load("train"), cpu, 2**40)
-    fit(model, train, TrainerConfig(batch_size=64, lr=2e-3), steps=3 * train.steps_per_epoch(64),
-        device=cpu, generator=generator)
+    fit(model, train, TrainerConfig(batch_size=64, lr=2e-3, weight_decay=0.05),
+        steps=2 * train.steps_per_epoch(64), device=cpu, generator=generator)
     test = data.load("test")
     record = evaluate_split(model, TensorBatches(test, cpu, 2**40), batch_size=256)
     right = record.predictions == record.labels
