@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,7 +32,7 @@ from nasplat.errors import InvalidGenome, NasplatError, TrialFailed
 from nasplat.evaluation import EvaluationRecord, Evaluator, TrialContext, make_evaluator
 from nasplat.objective import is_finite
 from nasplat.pareto import pareto_indices
-from nasplat.problem import Problem, make_executor, make_strategy
+from nasplat.problem import Problem, make_executor, make_strategy, resolve
 from nasplat.space import Genome, has_capability
 from nasplat.store import Store, StudyRow, TrialRow, proposing, queries, writes
 from nasplat.store.writes import NewTrial, Outcome
@@ -102,12 +102,13 @@ class Engine:
     def __init__(self, store: Store, study: StudyRow, problem: Problem,
                  evaluator: Evaluator | None = None,
                  listener: ProgressListener | None = None,
-                 artifact_root: Path | None = None, batch: int | None = None) -> None:
+                 artifact_root: Path | None = None, batch: int | None = None,
+                 executor: Any | None = None) -> None:
         self.store, self.study, self.problem = store, study, problem
         self.config: StudyConfig = problem.config
         self.space = problem.space
         self.evaluator = evaluator or make_evaluator(self.space, self.config)
-        self.executor = make_executor(self.config)
+        self.executor = executor or make_executor(self.config)
         self.listener = listener or ProgressListener()
         self.artifact_root = artifact_root
         self.worker = worker_id()
@@ -146,12 +147,12 @@ class Engine:
                     break
                 jobs = self._claim(self.executor.slots)
                 if jobs:
-                    for trial, outcome in self.executor.run(jobs, self._evaluate):
+                    for trial, outcome in self.executor.run(jobs, self._evaluation()):
                         self._commit(trial, outcome)
                     continue
                 proposed, jobs = self._propose()
                 if jobs:
-                    for trial, outcome in self.executor.run(jobs, self._evaluate):
+                    for trial, outcome in self.executor.run(jobs, self._evaluation()):
                         self._commit(trial, outcome)
                     continue
                 if proposed == "queued":
@@ -363,6 +364,14 @@ class Engine:
             jobs.append(trial)
         return jobs
 
+    def _evaluation(self) -> Callable[[TrialRow], Outcome]:
+        """What the executor calls per trial: this engine's own method, or for an executor
+        whose trials run in other processes (``remote = True``), a picklable stand-in."""
+        if getattr(self.executor, "remote", False):
+            return RemoteEvaluation(self.store.url, self.study.name,
+                                    str(self.artifact_root) if self.artifact_root else None)
+        return self._evaluate
+
     def _evaluate(self, trial: TrialRow) -> Outcome:
         """Evaluate one trial; every failure becomes a failed outcome with its reason."""
         genome = self.space.from_json(json.loads(trial.genome_json))
@@ -484,6 +493,49 @@ class Engine:
         """On Ctrl-C, put this process's running trials back in the queue for the resume."""
         writes.requeue_abandoned(self.store, self._id, timedelta(days=36500),
                                  lambda worker: worker == self.worker, count_attempt=False)
+
+
+@dataclass(frozen=True)
+class RemoteEvaluation:
+    """Evaluates trials of a study in another process (a Ray task, a cluster job).
+
+    Picklable: it carries the store's URL and the study's name, and builds the study's
+    evaluator in the process it runs in, once per process.
+    """
+
+    storage: str
+    study: str
+    artifact_root: str | None = None
+
+    def __call__(self, trial: TrialRow) -> Outcome:
+        """Evaluate ``trial``; every failure becomes a failed outcome with its reason."""
+        return _remote_engine(self)._evaluate(trial)
+
+
+class _InProcess:
+    """Runs jobs one by one here: the executor of an engine that only evaluates."""
+
+    name, slots = "in-process", 1
+
+    def run(self, jobs: Sequence[Any], evaluate: Callable[[Any], Any]
+            ) -> Iterator[tuple[Any, Any]]:
+        for job in jobs:
+            yield job, evaluate(job)
+
+
+_REMOTE_ENGINES: dict[RemoteEvaluation, Engine] = {}
+
+
+def _remote_engine(spec: RemoteEvaluation) -> Engine:
+    if spec not in _REMOTE_ENGINES:
+        store = Store(spec.storage)
+        row = queries.get_study(store, spec.study)
+        config = StudyConfig.model_validate_json(row.config_json).model_copy(
+            update={"storage": spec.storage})
+        _REMOTE_ENGINES[spec] = Engine(
+            store, row, resolve(config), executor=_InProcess(),
+            artifact_root=Path(spec.artifact_root) if spec.artifact_root else None)
+    return _REMOTE_ENGINES[spec]
 
 
 def _unpack(item: Any) -> tuple[Genome, tuple[int, ...], float | None]:

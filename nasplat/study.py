@@ -222,7 +222,9 @@ def _merge_resume(stored: StudyConfig, given: StudyConfig) -> StudyConfig:
                 f"({_short(getattr(stored, key))} there, {_short(getattr(given, key))} now): "
                 f"resume it with `nasplat run --study {stored.study}` alone, or pick a new "
                 f"study name")
-    return stored.model_copy(update={"budget": given.budget, "storage": given.storage})
+    # where trials run is not part of what a study is: a resume may move it (to a cluster)
+    return stored.model_copy(update={"budget": given.budget, "storage": given.storage,
+                                     "executor": given.executor})
 
 
 def _short(value: Any) -> str:

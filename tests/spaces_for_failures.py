@@ -65,6 +65,15 @@ class DeadlySpace(SlowSpace):
         return super().evaluate(genome)
 
 
+class WhereSpace(ToyIntVector):
+    """Integer vectors whose evaluation reports the id of the process that ran it."""
+
+    name = "where"
+
+    def evaluate(self, genome: Any) -> dict[str, float]:
+        return {**super().evaluate(genome), "pid": float(os.getpid())}
+
+
 class TinySpace(ToyIntVector):
     """Only four architectures: the engine must notice when it has seen them all."""
 
@@ -78,5 +87,5 @@ class TinySpace(ToyIntVector):
 @hookimpl
 def nasplat_register_spaces(register: Any) -> None:
     """Register the failure-test spaces."""
-    for cls in (FlakySpace, SlowSpace, DeadlySpace, TinySpace):
+    for cls in (FlakySpace, SlowSpace, DeadlySpace, WhereSpace, TinySpace):
         register(cls)

@@ -37,6 +37,9 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
               help="Constraint such as 'params<=3e6' or 'params>=1e6'; repeat for several.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any config value, e.g. --set space.options.width=0.75 --set trainer.epochs=3")
+@click.option("--executor", help="Where trials run: local (default), ray, or a plugin's.")
+@click.option("--ray-address", help="Address of a running Ray cluster for --executor ray "
+                                    "('auto' inside one); without it Ray starts locally.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes evaluating trials at once (one GPU each where there are "
                    "several).")
@@ -45,7 +48,8 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
 def run_command(config_path: str | None, space: str | None, strategy: str | None,
                 budget: int | None, seconds: float | None, seed: int | None, study: str | None,
                 dataset: str | None, objectives: tuple[str, ...], constraints: tuple[str, ...],
-                assignments: tuple[str, ...], workers: int, quiet: bool, storage: str) -> None:
+                assignments: tuple[str, ...], executor: str | None, ray_address: str | None,
+                workers: int, quiet: bool, storage: str) -> None:
     """Search a space, storing every trial; print the Pareto front at the end."""
     data = normalise(load_config_file(config_path)) if config_path else {}
     stored = _stored_config(study, storage) if study else None
@@ -55,9 +59,17 @@ def run_command(config_path: str | None, space: str | None, strategy: str | None
     for key, value in {"seed": seed, "study": study, "storage": storage}.items():
         if value is not None:
             data[key] = value
-    for key, name in {"space": space, "strategy": strategy, "dataset": dataset}.items():
+    for key, name in {"space": space, "strategy": strategy, "dataset": dataset,
+                      "executor": executor}.items():
         if name is not None:
             data[key] = _choose(data.get(key), name)
+    if ray_address is not None:
+        chosen = data.get("executor")
+        if (chosen if isinstance(chosen, str) else (chosen or {}).get("name")) != "ray":
+            raise ConfigError("--ray-address is an option of the ray executor: add "
+                              "--executor ray")
+        data["executor"] = _choose(chosen, "ray")
+        set_path(data, "executor.options.address", ray_address)
     if budget is not None:
         set_path(data, "budget.trials", budget)
     if seconds is not None:
