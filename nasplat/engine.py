@@ -130,7 +130,7 @@ class Engine:
         """Search until the budget is spent; safe to call again on a resumed study."""
         started = self._mark = time.perf_counter()
         self._base_elapsed = self.study.elapsed_seconds
-        self._requeue_abandoned()
+        self._requeue_abandoned(force=True)
         # Counted once per run, then taken again under the proposal lock each time this
         # worker proposes (other workers add trials too).
         self._used = queries.budget_used(self.store, self._id,
@@ -145,12 +145,10 @@ class Engine:
                 if stop:
                     reason = stop
                     break
+                self._requeue_abandoned()
                 jobs = self._claim(self.executor.slots)
-                if jobs:
-                    for trial, outcome in self.executor.run(jobs, self._evaluation()):
-                        self._commit(trial, outcome)
-                    continue
-                proposed, jobs = self._propose()
+                if not jobs:
+                    proposed, jobs = self._propose()
                 if jobs:
                     for trial, outcome in self.executor.run(jobs, self._evaluation()):
                         self._commit(trial, outcome)
@@ -200,18 +198,23 @@ class Engine:
         if not queries.has_running(self.store, self._id):
             return False
         time.sleep(min(1.0, self.config.heartbeat_seconds))
-        self._requeue_abandoned(every=0.0)
         return True
 
-    def _requeue_abandoned(self, every: float | None = None) -> None:
-        """Re-queue trials whose worker is gone (at most every ``every`` seconds)."""
+    def _requeue_abandoned(self, force: bool = False) -> None:
+        """Re-queue trials whose worker is gone: at the start of a run, then every quarter
+        of ``stale_after_seconds`` (a worker on another machine may die at any time)."""
         now = time.monotonic()
-        if every is not None and now < self._next_requeue:
+        if not force and now < self._next_requeue:
             return
         self._next_requeue = now + self.config.stale_after_seconds / 4
+        # At the start nothing of this process runs yet: a trial under our pid is a dead
+        # process's that had it before; later, our own running trials are alive.
+        def gone(worker: str | None) -> bool:
+            return (force or worker != self.worker) and local_worker_is_dead(worker)
+
         requeued = writes.requeue_abandoned(
             self.store, self._id, timedelta(seconds=self.config.stale_after_seconds),
-            local_worker_is_dead, self.config.max_attempts)
+            gone, self.config.max_attempts)
         if requeued:
             print(f"nasplat: re-running trial(s) {', '.join(map(str, requeued))} left "
                   f"unfinished by a worker that stopped")
