@@ -16,7 +16,7 @@ from nasplat.evaluation import EvaluationRecord, SplitRecord, TrialContext
 from nasplat.problem import instantiate, resolve_objectives
 from nasplat.scores import ODIN_SCORE
 from nasplat.spaces.dense_prune.batched import (
-    head_logits, odin_temperature_scores, train_heads)
+    head_logits, odin_temperature_scores, padded_columns, train_heads)
 from nasplat.spaces.dense_prune.executor import announced
 from nasplat.spaces.dense_prune.features import SplitFeatures, cached_features
 from nasplat.train.device import resolve_device
@@ -83,6 +83,7 @@ class DensePruneEvaluator:
         self.odin = {s: t for s, (t, _) in needs.odin.items()}
         self.epsilon = {s: e for s, (_, e) in needs.odin.items()}
         self._features: dict[str, SplitFeatures] | None = None
+        self._columns: dict[str, torch.Tensor] = {}
         self._kept: dict[tuple[str, int], EvaluationRecord | TrialFailed] = {}
 
     # --- the Evaluator protocol --------------------------------------------------------------
@@ -119,20 +120,25 @@ class DensePruneEvaluator:
                               for name, f in raw.items()}
         return self._features
 
+    def columns(self, split: str) -> torch.Tensor:
+        """The features of ``split`` as the heads take them (:func:`padded_columns`), made once."""
+        if split not in self._columns:
+            self._columns[split] = padded_columns(self.features()[split].features)
+        return self._columns[split]
+
     def logits(self, batch: list[Candidate]) -> tuple[dict[str, torch.Tensor], Any]:
         """Train the heads of ``batch`` at once; their logits ``(K, N, C)`` on every split."""
-        features = self.features()
-        train = features["train"]
+        train = self.features()["train"]
         masks = np.stack([np.asarray(c.genome, dtype=np.float32) for c in batch])
         steps = None
         if batch[0].fidelity is not None:
             per_epoch = max(len(train.labels) // self.trainer.batch_size, 1)
             steps = max(1, round(batch[0].fidelity * per_epoch))
-        result = train_heads(masks, [c.seed for c in batch], train.features, train.labels,
+        result = train_heads(masks, [c.seed for c in batch], self.columns("train"), train.labels,
                              hidden=self.space.hidden, classes=self.space.classes,
                              trainer=self.trainer, shuffle_seed=self.config.seed,
                              device=self.device, steps=steps)
-        logits = {s: head_logits(result.heads, features[s].features) for s in self.splits}
+        logits = {s: head_logits(result.heads, self.columns(s)) for s in self.splits}
         return logits, result
 
     def evaluate_many(self, batch: list[Candidate]) -> list[EvaluationRecord | TrialFailed]:
@@ -140,6 +146,12 @@ class DensePruneEvaluator:
         started = time.perf_counter()
         logits, result = self.logits(batch)
         features = self.features()
+        # every statistic of every head at once, over class-major logits (K, C, N); full ODIN
+        # (through the backbone) is computed per head below
+        temperature = self.odin if self.space.odin == "temperature" else {}
+        splits = {split: _split_outputs(logits[split].transpose(1, 2), features[split].labels,
+                                        temperature.get(split))
+                  for split in self.splits}
         out: list[EvaluationRecord | TrialFailed] = []
         for k, candidate in enumerate(batch):
             if k in result.failed:
@@ -148,11 +160,12 @@ class DensePruneEvaluator:
             record = EvaluationRecord(metrics={
                 "train_loss": result.losses[k], "epochs": float(result.epochs),
                 "steps": float(result.steps), "heads_at_once": float(len(batch))})
-            for split in self.splits:
-                split_record = _split_record(logits[split][k], features[split].labels)
+            for split, outputs in splits.items():
+                split_record = outputs.record(k)
                 if split in self.odin:
-                    split_record.attributes[ODIN_SCORE] = self._odin(
-                        split, candidate, result.heads.head_state(k), logits[split][k])
+                    split_record.attributes[ODIN_SCORE] = (
+                        outputs.odin[k].numpy() if outputs.odin is not None else
+                        self._odin(split, candidate, result.heads.head_state(k)))
                 record.splits[split] = split_record
                 if split_record.loss is not None:
                     prefix = metric_prefix(split)
@@ -167,13 +180,11 @@ class DensePruneEvaluator:
                 record.metrics["train_seconds"] = seconds
         return out
 
-    def _odin(self, split: str, candidate: Candidate, state: dict[str, torch.Tensor],
-              logits: torch.Tensor) -> np.ndarray:
-        """ODIN scores: temperature scaling on the head's logits, or the full ODIN through the
-        backbone with the input perturbation when ``space.options.odin = "full"``."""
+    def _odin(self, split: str, candidate: Candidate, state: dict[str, torch.Tensor]
+              ) -> np.ndarray:
+        """Full ODIN, through the backbone with the input perturbation (``space.options.odin =
+        "full"``); temperature scaling alone is computed for all heads at once."""
         temperature = self.odin[split]
-        if self.space.odin == "temperature":
-            return odin_temperature_scores(logits, temperature).numpy()
         from nasplat.spaces.dense_prune.head import PrunedHead
         from nasplat.train import TensorBatches, odin_scores
 
@@ -209,10 +220,34 @@ class Standardise(torch.nn.Module):
         return (features.flatten(1) - self.mean) / self.std
 
 
-def _split_record(logits: torch.Tensor, labels: torch.Tensor) -> SplitRecord:
-    """Predictions, probabilities and plain cross-entropy of one head on one split."""
+@dataclass
+class _SplitOutputs:
+    """Predictions, probabilities, losses and ODIN scores of K heads on one split."""
+
+    labels: torch.Tensor
+    predictions: torch.Tensor  # (K, N)
+    probabilities: torch.Tensor  # (K, C, N)
+    losses: list[float] | None
+    odin: torch.Tensor | None  # (K, N), temperature scaling
+
+    def record(self, k: int) -> SplitRecord:
+        """Head ``k``'s record of this split."""
+        return SplitRecord(labels=self.labels.numpy(), predictions=self.predictions[k].numpy(),
+                           probabilities=self.probabilities[k].T.contiguous().numpy(),
+                           loss=None if self.losses is None else self.losses[k])
+
+
+def _split_outputs(logits: torch.Tensor, labels: torch.Tensor, temperature: float | None
+                   ) -> _SplitOutputs:
+    """Every head's outputs on one split from class-major logits ``(K, C, N)``: softmax over
+    classes in this layout is one fast pass for all heads, where ``(N, C)`` rows are slow."""
     labelled = labels != NO_LABEL
-    loss = (torch.nn.functional.cross_entropy(logits[labelled], labels[labelled]).item()
-            if labelled.any() else None)
-    return SplitRecord(labels=labels.numpy(), predictions=logits.argmax(dim=1).numpy(),
-                       probabilities=logits.softmax(dim=1).numpy(), loss=loss)
+    losses = None
+    if labelled.any():
+        target = labels[labelled].expand(len(logits), -1)
+        losses = torch.nn.functional.cross_entropy(
+            logits[:, :, labelled], target, reduction="none").mean(dim=1).tolist()
+    odin = None if temperature is None else odin_temperature_scores(logits, temperature, dim=1)
+    # max(dim=1).indices is argmax (the first of equal maxima) without argmax's slow path
+    # over a non-last dimension
+    return _SplitOutputs(labels, logits.max(dim=1).indices, logits.softmax(dim=1), losses, odin)

@@ -7,7 +7,9 @@ import torch
 
 from nasplat.config import TrainerConfig
 from nasplat.spaces.dense_prune.batched import (
-    HeadsResult, _check_losses, head_logits, train_heads)
+    BatchedHeads, HeadsResult, _check_losses, head_logits, padded_columns, train_heads)
+from nasplat.spaces.dense_prune.head import PrunedHead
+from nasplat.train.loop import lr_factor
 
 
 def test_batched_and_one_by_one_training_agree() -> None:
@@ -20,15 +22,54 @@ def test_batched_and_one_by_one_training_agree() -> None:
     trainer = TrainerConfig(epochs=3, batch_size=16, lr=1e-2, grad_clip=0.5)
     kwargs = dict(hidden=6, classes=3, trainer=trainer, shuffle_seed=5,
                   device=torch.device("cpu"))
-    together = train_heads(masks, seeds, features, labels, **kwargs)
+    columns = padded_columns(features)
+    together = train_heads(masks, seeds, columns, labels, **kwargs)
     assert together.steps == 3 * 6 and not together.failed
-    batched = head_logits(together.heads, features)
+    batched = head_logits(together.heads, columns)
     for k in range(4):
-        alone = train_heads(masks[k:k + 1], seeds[k:k + 1], features, labels, **kwargs)
-        torch.testing.assert_close(head_logits(alone.heads, features)[0], batched[k],
+        alone = train_heads(masks[k:k + 1], seeds[k:k + 1], columns, labels, **kwargs)
+        torch.testing.assert_close(head_logits(alone.heads, columns)[0], batched[k],
                                    rtol=1e-4, atol=1e-4)
         assert alone.losses[0] == np.float32(together.losses[k]) or abs(
             alone.losses[0] - together.losses[k]) < 1e-5
+
+
+def test_a_batched_head_trains_as_its_pruned_head_in_plain_torch() -> None:
+    """The batched path (gathered inputs, padding, fused AdamW, per-head clipping) against
+    the plain one: a PrunedHead, autograd, AdamW and clip_grad_norm_, on the same batches."""
+    rng = np.random.default_rng(1)
+    features = torch.randn(80, 10)
+    labels = torch.from_numpy(rng.integers(4, size=80))
+    masks = np.array([[1, 0, 1, 1, 0, 0, 1, 0, 1, 1], [0, 1, 0, 0, 0, 1, 0, 0, 0, 0]], np.float32)
+    trainer = TrainerConfig(epochs=2, batch_size=16, lr=2e-2, grad_clip=0.3,
+                            label_smoothing=0.1)
+    columns = padded_columns(features)
+    trained = train_heads(masks, [3, 4], columns, labels, hidden=7, classes=4, trainer=trainer,
+                          shuffle_seed=9, device=torch.device("cpu"))
+    padding = trained.heads.index == features.shape[1]
+    assert padding.any() and torch.all(trained.heads.w1[padding] == 0)
+    for k, seed in enumerate([3, 4]):
+        head = PrunedHead(masks[k], hidden=7, classes=4)
+        head.load_state_dict(BatchedHeads(torch.from_numpy(masks[k:k + 1]), 7, 4, [seed])
+                             .head_state(0))
+        optimizer = torch.optim.AdamW(head.parameters(), lr=trainer.lr,
+                                      weight_decay=trainer.weight_decay)
+        generator, step = torch.Generator().manual_seed(9), 0
+        for _ in range(trainer.epochs):
+            order = torch.randperm(80, generator=generator)
+            for start in range(0, 80, 16):
+                index = order[start:start + 16]
+                optimizer.param_groups[0]["lr"] = trainer.lr * lr_factor("cosine", step, 10)
+                loss = torch.nn.functional.cross_entropy(head(features[index]), labels[index],
+                                                         label_smoothing=0.1)
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(head.parameters(), trainer.grad_clip)
+                optimizer.step()
+                step += 1
+        with torch.no_grad():
+            torch.testing.assert_close(head_logits(trained.heads, columns)[k], head(features),
+                                       rtol=1e-4, atol=1e-4)
 
 
 def test_a_failing_head_fails_alone() -> None:

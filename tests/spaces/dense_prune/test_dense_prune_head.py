@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from nasplat.spaces.dense_prune.batched import BatchedHeads
+from nasplat.spaces.dense_prune.batched import BatchedHeads, _FirstLayer
 from nasplat.spaces.dense_prune.head import PrunedHead, head_params
 
 MASKS = torch.tensor([[1, 0, 1, 0, 1, 1], [0, 0, 0, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
@@ -24,11 +24,25 @@ def test_outputs_ignore_masked_features() -> None:
 
 def test_no_gradient_reaches_cut_links() -> None:
     heads = BatchedHeads(MASKS, hidden=5, classes=3, seeds=[0, 1, 2])
-    heads(torch.randn(7, 6)).pow(2).sum().backward()
-    grad = heads.w1.grad
-    cut = MASKS == 0
-    assert torch.all(grad[cut] == 0)
-    assert torch.all(grad[~cut].abs().sum(dim=-1) > 0)
+    x = torch.randn(7, 6, requires_grad=True)
+    for k, mask in enumerate(MASKS):
+        (grad,) = torch.autograd.grad(heads(x)[k].pow(2).sum(), x)
+        assert torch.all(grad[:, mask == 0] == 0)
+        assert torch.all(grad[:, mask == 1].abs().sum(dim=0) > 0)
+    # the heads keep 4, 1 and 6 features, padded to 6 with links from a zero feature: those
+    # weights are 0 and get no gradient, so they never train
+    heads(x).pow(2).sum().backward()
+    padding = heads.index == MASKS.shape[1]
+    assert padding.sum(dim=1).tolist() == [2, 5, 0]
+    assert torch.all(heads.w1[padding] == 0)
+    assert torch.all(heads.w1.grad[padding] == 0)
+    assert torch.all(heads.w1.grad[~padding].abs().sum(dim=-1) > 0)
+
+
+def test_the_first_layers_own_backward_is_its_gradient() -> None:
+    w1, b1, inputs = (torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+                      for shape in ((3, 4, 5), (3, 5), (3, 4, 6)))
+    assert torch.autograd.gradcheck(_FirstLayer.apply, (w1, b1, inputs))
 
 
 def test_a_batched_head_is_its_pruned_head() -> None:

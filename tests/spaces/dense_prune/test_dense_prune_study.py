@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from nasplat import load_study, run_study
 from nasplat.cli import cli
 from nasplat.config import validate_config
+from nasplat.dataset import NO_LABEL
 from nasplat.errors import ConfigError
 from nasplat.evaluation import make_evaluator
 from nasplat.problem import resolve
-from nasplat.spaces.dense_prune.evaluator import DensePruneEvaluator
+from nasplat.spaces.dense_prune.evaluator import DensePruneEvaluator, _split_outputs
 
 TRAINER = {"epochs": 2, "batch_size": 32}
 TINY = {"width": 16, "source_samples": 64, "source_epochs": 1, "hidden": 8}
@@ -109,3 +112,20 @@ def test_full_odin_through_the_backbone_matches_temperature_scaling_at_epsilon_0
             ODIN_SCORE]
         assert abs(a - b).max() < 1e-5
         assert abs(perturbed.splits[split].attributes[ODIN_SCORE] - a).max() > 1e-7
+
+
+def test_every_heads_outputs_at_once_are_each_heads_own() -> None:
+    logits = torch.randn(3, 4, 9)  # K = 3 heads, 4 classes, 9 samples, class-major
+    labels = torch.tensor([0, 1, 2, 3, NO_LABEL, 1, 0, 3, 2])
+    outputs = _split_outputs(logits, labels, temperature=10.0)
+    for k in range(3):
+        by_sample, record = logits[k].T, outputs.record(k)
+        assert np.array_equal(record.predictions, by_sample.argmax(dim=1).numpy())
+        np.testing.assert_allclose(record.probabilities, by_sample.softmax(dim=1).numpy(),
+                                   rtol=1e-6)
+        labelled = labels != NO_LABEL
+        assert record.loss == pytest.approx(torch.nn.functional.cross_entropy(
+            by_sample[labelled], labels[labelled]).item(), rel=1e-6)
+        np.testing.assert_allclose(outputs.odin[k].numpy(),
+                                   (by_sample / 10.0).softmax(dim=1).amax(dim=1).numpy(),
+                                   rtol=1e-6)
