@@ -79,18 +79,16 @@ def store_results(handle: Study, results: list[EnsembleResult], temperature: flo
                   artifacts: dict[str, str]) -> str:
     """Each ensemble as a complete trial of study ``<STUDY>.ensembles`` (created on first use),
     so ``nasplat trials`` and ``nasplat query`` read them like any trial."""
-    from nasplat.store import queries, writes
-    from nasplat.store.writes import NewTrial, Outcome
+    from nasplat.derived import DerivedTrial, store_derived
 
-    name = f"{handle.name}.ensembles"
-    row = queries.find_study(handle.store, name) or writes.create_study(
-        handle.store, name, "dense_prune", "ensemble",
-        {"source_study": handle.name, "temperature": temperature},
-        [{"name": "accuracy", "direction": "max"}, {"name": "auroc", "direction": "max"}])
-    new = [NewTrial(json.dumps({"group": r.group, "members": r.members}, sort_keys=True),
-                    f"{r.group}-{len(r.members)}", 0) for r in results]
-    for trial, r in zip(writes.enqueue(handle.store, row.id, new), results):
+    trials = []
+    for r in results:
         metrics = {k: float(v) for k, v in r.as_dict().items() if k not in ("group", "members")}
         metrics["members"] = float(len(r.members))
-        writes.finish(handle.store, trial, Outcome("complete", metrics, artifacts=artifacts))
+        trials.append(DerivedTrial({"group": r.group, "members": r.members}, metrics,
+                                   artifacts=artifacts))
+    name, _ = store_derived(
+        handle, "ensembles", "ensemble", {"temperature": temperature},
+        [{"name": "accuracy", "direction": "max"}, {"name": "auroc", "direction": "max"}],
+        trials)
     return name

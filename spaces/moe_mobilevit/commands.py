@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from nasplat.cli._options import storage_option
 from nasplat.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nasplat.study import Study
 
 
 @dataclass
@@ -23,6 +26,8 @@ class LoadedTrial:
     """validation and test: :class:`~nasplat.dataset.Split` with attribute value names."""
     attributes: dict[str, dict[str, Any]]
     objectives: list[Any]
+    study: Study
+    """The study the trial belongs to."""
 
 
 def load_trial(study: str, number: int, storage: str) -> LoadedTrial:
@@ -61,7 +66,7 @@ def load_trial(study: str, number: int, storage: str) -> LoadedTrial:
         splits[name] = split
         attributes[name] = {k: np.asarray(dataset.attributes[k])[v]
                             for k, v in split.attributes.items() if k in dataset.attributes}
-    return LoadedTrial(model, genome, splits, attributes, problem.objectives)
+    return LoadedTrial(model, genome, splits, attributes, problem.objectives, handle)
 
 
 def evaluate(loaded: LoadedTrial, model: Any) -> dict[str, float]:
@@ -88,17 +93,18 @@ def evaluate(loaded: LoadedTrial, model: Any) -> dict[str, float]:
 @click.command("prune")
 @click.argument("study")
 @click.option("--trial", "number", type=int, required=True, help="Trial number to prune.")
-@click.option("--max-drop", type=float, default=0.01, show_default=True,
+@click.option("--max-drop", type=click.FloatRange(min=0.0), default=0.01, show_default=True,
               help="Largest validation-accuracy drop allowed (0.01 = 1 point).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Folder for pruning.json, pruning.png, pruned.pt (default STUDY-trialN-pruned).")
 @storage_option
 def prune_command(study: str, number: int, max_drop: float, out_dir: str | None,
                   storage: str) -> None:
-    """Prune the least-used experts of a moe_mobilevit trial while accuracy holds."""
+    """Prune the least-used experts of a moe_mobilevit trial while accuracy holds; every
+    iteration is stored as a trial of study STUDY.trialN.pruning."""
     import torch
 
-    from nasplat.spaces.moe_mobilevit.pruning import plot_pruning, prune
+    from nasplat.spaces.moe_mobilevit.pruning import plot_pruning, prune, store_steps
     from nasplat.spaces.moe_mobilevit.routing import expert_choices, expert_usage
 
     loaded = load_trial(study, number, storage)
@@ -108,7 +114,7 @@ def prune_command(study: str, number: int, max_drop: float, out_dir: str | None,
         return expert_usage(expert_choices(model, inputs), model.experts())
 
     steps, pruned = prune(loaded.model, lambda m: evaluate(loaded, m), usage_of, max_drop)
-    folder = Path(out_dir or f"{study}-trial{number}-pruned")
+    folder = Path(out_dir or f"{study}-trial{number}-pruned").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pruning.json").write_text(json.dumps(
         {"study": study, "trial": number, "max_drop": max_drop,
@@ -116,12 +122,17 @@ def prune_command(study: str, number: int, max_drop: float, out_dir: str | None,
     plot_pruning(steps, folder / "pruning.png")
     torch.save({"experts": pruned.experts(), "state_dict": pruned.state_dict()},
                folder / "pruned.pt")
+    stored, numbers = store_steps(
+        loaded.study, number, steps, max_drop,
+        {"json": str(folder / "pruning.json"), "plot": str(folder / "pruning.png")},
+        str(folder / "pruned.pt"))
     for s in steps:
         removed = "-" if s.removed is None else f"layer {s.removed[0]} expert {s.removed[1]}"
         click.echo(f"{s.iteration:>3} {removed:<20} params {s.params:>9,d}  "
                    f"val {s.metrics['val_accuracy']:.4f}  "
                    f"{'kept' if s.kept else 'rejected'}")
     click.echo(f"pruned {loaded.genome} -> {pruned.experts()}; files in {folder}")
+    click.echo(f"stored as trials {numbers[0]}-{numbers[-1]} of study '{stored}'")
 
 
 @click.command("routing")

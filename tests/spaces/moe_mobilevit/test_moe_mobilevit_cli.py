@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from nasplat import load_study
@@ -37,8 +39,6 @@ def test_tiny_search_through_the_cli(tmp_path: Path) -> None:
 
 
 def test_prune_and_routing_commands(tmp_path: Path) -> None:
-    import json
-
     import torch
 
     from nasplat.spaces.moe_mobilevit.model import MoEMobileViT, param_count
@@ -66,6 +66,17 @@ def test_prune_and_routing_commands(tmp_path: Path) -> None:
     model = MoEMobileViT(saved["experts"])
     model.load_state_dict(saved["state_dict"])  # the experts are gone from the weights too
     assert sum(p.numel() for p in model.parameters()) == steps[-1]["params"]
+    assert "of study 'p.trial0.pruning'" in result.output
+    check_stored_pruning(storage, steps, run=1, out=out)
+
+    # a second run adds its own chain and takes over the files it rewrote
+    result = runner.invoke(cli, ["prune", "p", "--trial", str(trial.number), "--max-drop",
+                                 "1.0", "--out", str(out), "--storage", storage])
+    assert result.exit_code == 0, result.output
+    check_stored_pruning(storage, steps, run=2, out=out)
+    result = runner.invoke(cli, ["prune", "p", "--trial", "0", "--max-drop", "-0.1",
+                                 "--storage", storage])
+    assert result.exit_code == 2 and "-0.1 is not in the range x>=0" in result.output
 
     folder = tmp_path / "routing"
     result = runner.invoke(cli, ["routing", "p", "--trial", str(trial.number), "--out",
@@ -85,3 +96,36 @@ def test_a_bad_genome_option_is_one_line(tmp_path: Path) -> None:
                                       "--set", "space.options.width=0.6"])
     assert result.exit_code == 2
     assert "space.options, width = 0.6" in result.output
+
+
+def check_stored_pruning(storage: str, steps: list[dict], run: int, out: Path) -> None:
+    """Run ``run`` of ``nasplat prune`` is in the store: one trial per step, chained."""
+    from nasplat.store import Store, queries
+
+    store = Store(storage)
+    study = queries.get_study(store, "p.trial0.pruning")
+    rows = queries.trials(store, study.id)
+    assert len(rows) == run * len(steps)
+    ours = rows[-len(steps):]
+    metrics = queries.metrics(store, [r.id for r in ours])
+    parents = queries.parents(store, [r.id for r in ours])
+    for row, step, previous in zip(ours, steps, [None, *ours]):
+        m = metrics[row.id]
+        assert row.status == "complete"  # max drop 1.0: every step kept
+        assert json.loads(row.genome_json)["experts"] == step["experts"]
+        assert m["run"] == run and m["iteration"] == step["iteration"]
+        assert m["params"] == step["params"] and m["kept"] == 1.0
+        for name in ("val_accuracy", "test_accuracy", "skin_fairness", "robust_accuracy",
+                     "overfitting"):
+            assert m[name] == pytest.approx(step["metrics"][name])
+        assert parents[row.id] == ([] if previous is None else [previous.id])
+    files = {"json": str(out.resolve() / "pruning.json"),
+             "plot": str(out.resolve() / "pruning.png")}
+    assert queries.artifacts(store, ours[0].id) == files
+    assert queries.artifacts(store, ours[-1].id) == {
+        **files, "pruned_model": str(out.resolve() / "pruned.pt")}
+    for row in rows[:-len(steps)]:  # an earlier run into the same folder: its files are gone
+        assert queries.artifacts(store, row.id) == {}
+    # and the study reads like any other: the pruned models' front over the objectives
+    front = load_study("p.trial0.pruning", storage).pareto_front()
+    assert front and {"params", "val_accuracy", "skin_fairness"} <= set(front[0].values)
