@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from sqlalchemy import bindparam, func, inspect, or_
 from sqlmodel import col, select
 
-from nasplat.errors import StudyNotFound, unknown_name
+from nasplat.errors import StoreError, StudyNotFound, unknown_name
 from nasplat.store._store import Store
 from nasplat.store.tables import (FINISHED, ArtifactRow, IntermediateRow, MetricRow,
                                   StrategyStateRow, StudyRow, SurrogateReportRow,
@@ -234,43 +237,145 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 READ_ONLY_ACTIONS = {"SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"}
 
+READING_STATEMENTS = ("select", "with", "values", "table", "explain", "show")
+"""First keywords of the statements ``nasplat query`` runs: those that only read."""
+
+ACTING_STATEMENTS = frozenset("""
+    abort alter analyse analyze attach begin call checkpoint close cluster comment commit copy
+    create deallocate declare delete detach discard do drop end execute fetch grant import insert
+    listen load lock merge move notify pragma prepare reassign refresh reindex release replace
+    reset revoke rollback savepoint security set start truncate unlisten update vacuum
+""".split())
+"""First keywords of the SQL statements that write, end the transaction or change the session
+(SQLite's and PostgreSQL's): refused before the database sees them."""
+
+_SERVER_ACTIONS = re.compile(
+    r"\b(pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_rotate_logfile|pg_switch_wal"
+    r"|pg_promote|pg_create_restore_point|pg_backup_start|pg_backup_stop|pg_start_backup"
+    r"|pg_stop_backup|pg_(?:try_)?advisory_\w+|pg_notify|pg_log_backend_memory_contexts"
+    r"|pg_stat_reset\w*|pg_wal_replay_\w+|pg_replication_origin_\w+|pg_\w*replication_slot"
+    r"|pg_logical_emit_message|pg_import_system_collations|pg_file_\w+|lo_\w+|dblink\w*"
+    r"|query_to_xml\w*|cursor_to_xml\w*|ts_stat|ts_rewrite|set_config)\b", re.IGNORECASE)
+"""PostgreSQL functions that act on the server (signal other sessions, write files, take
+session locks, run SQL given as text) although a read-only transaction lets them run."""
+
 
 def read_only(store: Store, sql: str, limit: int | None = None
               ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run one SQL statement that may only read; any write is refused by the database itself.
+    """Run one SQL statement that may only read; a write is refused, and nothing is changed.
 
-    SQLite enforces this with an authorizer that allows reads alone (no INSERT, UPDATE,
-    DELETE, DROP, ATTACH, PRAGMA ...); PostgreSQL with a READ ONLY transaction. The
-    transaction is always rolled back.
+    Three layers: the statement must start with a reading keyword (SELECT, WITH, VALUES,
+    TABLE, EXPLAIN, SHOW), a known writing or session command is refused before it runs;
+    the database runs exactly one statement (Python's sqlite3 takes one; PostgreSQL gets it
+    through the extended protocol, so no ``; COMMIT; DROP ...`` can follow); and the database
+    refuses any write: SQLite through an authorizer that allows reads alone (no INSERT,
+    UPDATE, DELETE, DROP, ATTACH, PRAGMA, VACUUM ...), PostgreSQL through a READ ONLY
+    transaction, where functions that act on the server (``pg_terminate_backend``,
+    ``lo_export``, ``set_config`` ...) are refused as well. The transaction is always rolled
+    back. This stops mistakes, not someone who holds the store's credentials: give such a
+    user a read-only database role.
     """
-    import sqlite3
-
-    from nasplat.errors import StoreError
-
+    if limit is not None and limit < 1:
+        raise StoreError(f"query limit {limit}: give a positive number of rows, or none for all")
+    postgres = store.engine.dialect.name == "postgresql"
+    keyword = _leading_keyword(sql, nested_comments=postgres)
+    if keyword is None:
+        raise StoreError("the query is empty: give one SELECT statement, e.g. "
+                         "\"SELECT name, count(*) FROM metrics GROUP BY name\"")
+    if keyword in ACTING_STATEMENTS:
+        raise StoreError(f"query refused: `nasplat query` only reads, so it runs one SELECT "
+                         f"(or WITH, VALUES, TABLE, EXPLAIN, SHOW) statement, not "
+                         f"{keyword.upper()}; write through nasplat's commands instead")
+    if postgres:
+        action = _SERVER_ACTIONS.search(sql)
+        if action:
+            raise StoreError(f"query refused: `nasplat query` only reads, and "
+                             f"{action.group(1)}() acts on the database server; leave it out")
+        if store.engine.dialect.driver != "psycopg":
+            raise StoreError(f"`nasplat query` on PostgreSQL needs the psycopg driver, which "
+                             f"sends the statement alone (so nothing after it can end the "
+                             f"read-only transaction); this store uses "
+                             f"'{store.engine.dialect.driver}': use a postgresql+psycopg:// "
+                             f"--storage URL")
     raw = store.engine.raw_connection()
     try:
-        dbapi = raw.driver_connection
-        cursor = raw.cursor()
+        columns, rows = _run_read_only(store, raw, sql, limit)
+    except Exception as exc:
+        raise _query_error(exc) from None
+    finally:
+        with suppress(Exception):  # a connection that broke has nothing to roll back
+            raw.rollback()
         if store.is_sqlite:
-            allowed = {getattr(sqlite3, name) for name in READ_ONLY_ACTIONS}
-            dbapi.set_authorizer(  # type: ignore[union-attr]
-                lambda action, *_: sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY)
-        else:
-            cursor.execute("SET TRANSACTION READ ONLY")
+            raw.close()
+        else:  # drop whatever session state the statement left (settings, locks)
+            raw.invalidate()
+    return columns, [tuple(r) for r in rows]
+
+
+def _run_read_only(store: Store, raw: Any, sql: str, limit: int | None
+                   ) -> tuple[list[str], list[Any]]:
+    dbapi = raw.driver_connection
+    if store.is_sqlite:
+        allowed = {getattr(sqlite3, name) for name in READ_ONLY_ACTIONS}
+        dbapi.set_authorizer(
+            lambda action, *_: sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY)
         try:
+            cursor = dbapi.cursor()
             cursor.execute(sql)
             columns = [d[0] for d in cursor.description or []]
-            rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
-        except Exception as exc:
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if "not authorized" in text or "read-only" in text or "read only" in text:
-                raise StoreError(f"query refused: `nasplat query` only reads ({text}); "
-                                 f"write through nasplat's commands instead") from None
-            raise StoreError(f"query failed: {text}") from None
+            return columns, cursor.fetchmany(limit) if limit else cursor.fetchall()
         finally:
-            raw.rollback()
-            if store.is_sqlite:
-                dbapi.set_authorizer(None)  # type: ignore[union-attr]
-        return columns, [tuple(r) for r in rows]
-    finally:
-        raw.close()
+            dbapi.set_authorizer(None)
+    cursor = dbapi.cursor() if store.engine.dialect.name == "postgresql" else raw.cursor()
+    cursor.execute("SET TRANSACTION READ ONLY")
+    if store.engine.dialect.name == "postgresql":
+        with dbapi.pipeline():  # the extended protocol: one statement, never several
+            cursor.execute(sql)
+    else:
+        cursor.execute(sql)
+    if cursor.description is None:
+        raise StoreError("the statement returned no rows to show")
+    columns = [d[0] for d in cursor.description]
+    return columns, cursor.fetchmany(limit) if limit else cursor.fetchall()
+
+
+def _query_error(exc: Exception) -> StoreError:
+    """The message for a statement the database refused or could not run."""
+    if isinstance(exc, StoreError):
+        return exc
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "one statement at a time" in text or "multiple commands" in text:
+        return StoreError(f"query refused: `nasplat query` runs one statement at a time "
+                          f"({text}); run each separately")
+    if any(word in text for word in ("not authorized", "authorization denied", "read-only",
+                                     "read only")):
+        return StoreError(f"query refused: `nasplat query` only reads ({text}); write "
+                          f"through nasplat's commands instead")
+    return StoreError(f"query failed: {text}")
+
+
+def _leading_keyword(sql: str, nested_comments: bool) -> str | None:
+    """The statement's first word, lower-case, after blanks, comments and opening brackets;
+    ``""`` when it starts with something else, ``None`` when there is no statement at all."""
+    i, n = 0, len(sql)
+    while i < n:
+        if sql[i].isspace() or sql[i] in "(;":
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if nested_comments and sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            break
+    if i >= n:
+        return None
+    word = re.match(r"[A-Za-z_]+", sql[i:])
+    return word.group(0).lower() if word else ""
