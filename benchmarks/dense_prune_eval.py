@@ -10,8 +10,10 @@ Three ways to evaluate a mask, measured in one run on the same candidates and se
 * **cached, batched**: the same evaluator with K = 32 heads trained as one computation (what
   the ``batched_heads`` executor does).
 
-The one-time cost of computing the features is printed apart. Targets (issue 7): cached ≥ 50×
-faster than uncached, batched ≥ 5× faster per candidate than one by one, on CPU.
+The one-time cost of computing the features is printed apart. The three are timed in
+``--repeat`` rounds, each round timing each of them once (interleaved, so that load from other
+work on a shared CPU falls on all three alike), and the medians are compared. Targets (issue 7):
+cached ≥ 50× faster than uncached, batched ≥ 5× faster per candidate than one by one, on CPU.
 
     python benchmarks/dense_prune_eval.py                 # synthetic_glyphs, 1 torch thread
     python benchmarks/dense_prune_eval.py --fashion-mnist ../shared/data/fashion_mnist
@@ -20,6 +22,7 @@ faster than uncached, batched ≥ 5× faster per candidate than one by one, on C
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import numpy as np
@@ -74,8 +77,12 @@ def uncached(evaluator: DensePruneEvaluator, candidate: Candidate) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heads", type=int, default=32, help="K, heads trained at once")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: stable timings on a shared CPU; see docs/spaces/dense_prune.md)")
-    parser.add_argument("--uncached", type=int, default=1, help="candidates timed uncached")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: stable "
+                        "timings on a shared CPU; see docs/spaces/dense_prune.md)")
+    parser.add_argument("--uncached", type=int, default=1,
+                        help="candidates timed uncached per round")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds; each times every path once, medians are compared")
     parser.add_argument("--fashion-mnist", default=None, help="Fashion-MNIST folder; MNIST "
                         "test as OoD from --ood (default: synthetic_glyphs)")
     parser.add_argument("--ood", default=None, help="OoD folder or .npz for --fashion-mnist")
@@ -93,31 +100,40 @@ def main() -> None:
     space = evaluator.space
     space.backbone()  # pre-trained (once, then cached) before any timing
     started = time.perf_counter()
-    evaluator.features()
+    for split in ("train", *evaluator.splits):  # features, and the layout the heads read
+        evaluator.columns(split)
     features_seconds = time.perf_counter() - started
     rng = np.random.default_rng(0)
     candidates = [Candidate(space.sample(rng), seed) for seed in range(args.heads)]
 
-    times_uncached = [uncached(evaluator, c) for c in candidates[:args.uncached]]
-    started = time.perf_counter()
-    for c in candidates:
-        evaluator.evaluate_many([c])
-    one_by_one = (time.perf_counter() - started) / len(candidates)
-    started = time.perf_counter()
-    records = evaluator.evaluate_many(candidates)
-    batched = (time.perf_counter() - started) / len(candidates)
-    per_uncached = float(np.mean(times_uncached))
+    rounds: dict[str, list[float]] = {"uncached": [], "one by one": [], "batched": []}
+    for _ in range(args.repeat):
+        rounds["uncached"].append(float(np.mean(
+            [uncached(evaluator, c) for c in candidates[:args.uncached]])))
+        started = time.perf_counter()
+        for c in candidates:
+            evaluator.evaluate_many([c])
+        rounds["one by one"].append((time.perf_counter() - started) / len(candidates))
+        started = time.perf_counter()
+        records = evaluator.evaluate_many(candidates)
+        rounds["batched"].append((time.perf_counter() - started) / len(candidates))
+    per_uncached, one_by_one, batched = (statistics.median(rounds[name]) for name in rounds)
+
+    def spread(name: str) -> str:
+        return f"(median of {args.repeat}; {min(rounds[name]):.3f} to {max(rounds[name]):.3f})"
 
     print(f"dataset {evaluator.dataset.name}, {len(evaluator.features()['train'].labels)} "
           f"training samples, P = {space.features}, hidden {space.hidden}, "
           f"{study.trainer.epochs} epochs, batch {study.trainer.batch_size}, "
           f"{args.threads} torch threads")
     print(f"features of every split, once: {features_seconds:8.2f} s "
-          f"(0 when read from the cache)")
+          f"(read from the cache after the first run; laid out for the heads)")
     print(f"uncached (through the backbone): {per_uncached:8.3f} s per candidate "
-          f"({len(times_uncached)} timed)")
-    print(f"cached, one by one:              {one_by_one:8.3f} s per candidate")
-    print(f"cached, batched K={args.heads:<3}:          {batched:8.3f} s per candidate")
+          f"{spread('uncached')}, {args.uncached} timed per round")
+    print(f"cached, one by one:              {one_by_one:8.3f} s per candidate "
+          f"{spread('one by one')}")
+    print(f"cached, batched K={args.heads:<3}:          {batched:8.3f} s per candidate "
+          f"{spread('batched')}")
     print(f"cached vs uncached:  {per_uncached / one_by_one:7.1f}x   (target >= 50x)")
     print(f"batched vs one by one: {one_by_one / batched:5.1f}x   (target >= 5x)")
     accuracy = [r.metrics["val_accuracy"] for r in records if hasattr(r, "metrics")]
