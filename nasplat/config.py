@@ -43,8 +43,8 @@ class ObjectiveChoice(_Strict):
 class Bound(_Strict):
     """Allowed range of a metric: ``min`` ≤ value ≤ ``max`` (either may be left out)."""
 
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _ordered(self) -> Bound:
@@ -82,10 +82,10 @@ class TrainerConfig(_Strict):
     """Optimiser steps per trial; set, it replaces ``epochs`` (for budgets under an epoch)."""
     batch_size: PositiveInt = 128
     optimizer: Literal["adamw", "sgd"] = "adamw"
-    lr: PositiveFloat = 1e-3
+    lr: PositiveFloat = Field(default=1e-3, allow_inf_nan=False)
     momentum: float = Field(default=0.9, ge=0, lt=1)
     """SGD only; 0.9 is the value of the ResNet papers."""
-    weight_decay: float = Field(default=0.05, ge=0)
+    weight_decay: float = Field(default=0.05, ge=0, allow_inf_nan=False)
     schedule: Literal["cosine", "step", "constant"] = "cosine"
     """cosine: to 0 over the run, per step; step: ×0.1 at 50 % and 75 % of the steps (ResNet)."""
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
@@ -131,6 +131,30 @@ class StudyConfig(_Strict):
     max_attempts: PositiveInt = 3
     """A trial whose worker died this many times while running it is failed, not re-run."""
 
+    @field_validator("study")
+    @classmethod
+    def _printable_name(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("a study name cannot hold control characters (NUL, newline, "
+                             "tab ...); use letters, digits and punctuation")
+        return value
+
+    @field_validator("storage", "artifacts")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("a URL or path cannot hold a NUL character")
+        return value
+
+    @model_validator(mode="after")
+    def _heartbeat_before_stale(self) -> StudyConfig:
+        if self.stale_after_seconds <= self.heartbeat_seconds:
+            raise ValueError(f"stale_after_seconds ({self.stale_after_seconds:g}) must be "
+                             f"longer than heartbeat_seconds ({self.heartbeat_seconds:g}), or "
+                             f"every running trial looks abandoned and is run again; e.g. "
+                             f"{4 * self.heartbeat_seconds:g}")
+        return self
+
     @field_validator("objectives")
     @classmethod
     def _objectives_unique(cls, value: list[ObjectiveChoice] | None
@@ -152,22 +176,58 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist: give the path of a .toml or "
                           f".yaml study config")
-    text = path.read_text()
+    if path.suffix not in (".toml", ".yaml", ".yml"):
+        raise ConfigError(f"config file {path}: unknown format '{path.suffix}', use .toml, "
+                          f".yaml or .yml")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}): save it "
+                          f"as UTF-8") from None
     try:
         if path.suffix == ".toml":
             data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text) or {}
         else:
-            raise ConfigError(f"config file {path}: unknown format '{path.suffix}', use .toml, "
-                              f".yaml or .yml")
+            data = yaml.safe_load(text)
+            data = {} if data is None else data
+        if isinstance(data, dict):
+            _check_acyclic(data, str(path))
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"config file {path} does not parse: {first}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} does not parse: it nests too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: the top level must be a mapping of keys "
                           f"(space, strategy, budget, ...), not {type(data).__name__}")
     return data
+
+
+MAX_DEPTH = 32
+"""How deeply a config file may nest lists and mappings (a study config needs about four)."""
+
+
+def _check_acyclic(data: Any, source: str) -> None:
+    """Refuse a YAML anchor used inside itself (``a: &x [*x]``), and nesting deeper than
+    :data:`MAX_DEPTH`: a config is a small finite tree."""
+    done: set[int] = set()  # a shared anchor is checked once, however often it is used
+
+    def visit(value: Any, within: list[int]) -> None:
+        if not isinstance(value, (dict, list)) or id(value) in done:
+            return
+        if id(value) in within:
+            raise ConfigError(f"config file {source}: an anchor (&name) is used inside itself "
+                              f"(*name); a config cannot contain itself")
+        if len(within) >= MAX_DEPTH:
+            raise ConfigError(f"config file {source} nests lists and mappings more than "
+                              f"{MAX_DEPTH} levels deep; a study config needs a few")
+        within.append(id(value))
+        for item in value.values() if isinstance(value, dict) else value:
+            visit(item, within)
+        within.pop()
+        done.add(id(value))
+
+    visit(data, [])
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -229,17 +289,69 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     """One line per problem: ``source, a.b = value: reason``."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        loc = ".".join(_key(part) for part in err["loc"])
         reason = err["msg"]
         if err["type"] == "extra_forbidden":
             reason = "unknown key; check its spelling"
-        elif err["type"] == "missing":
+        elif err["type"] == "value_error" and "error" in err.get("ctx", {}):
+            reason = str(err["ctx"]["error"])  # our own message, without "Value error, "
+        if err["type"] == "missing":
             lines.append(f"{source}, {loc}: missing; it is required")
-            continue
-        value = err.get("input")
-        shown = json.dumps(value, default=str) if not isinstance(value, dict) else "{...}"
-        lines.append(f"{source}, {loc} = {shown}: {reason}")
+        elif not loc:  # a check of the whole config, whose message names the keys
+            lines.append(f"{source}: {reason}")
+        else:
+            lines.append(f"{source}, {loc} = {_shown(err.get('input'))}: {reason}")
     return "\n".join(lines)
+
+
+def _key(part: str | int) -> str:
+    """One step of an error's location: a key as written, or quoted when it holds a dot,
+    nothing, or characters that do not print (it must stay on one line)."""
+    text = str(part)
+    if text and "." not in text and text.isprintable():
+        return text
+    return _printable(json.dumps(text, ensure_ascii=False))
+
+
+def _printable(text: str) -> str:
+    """``text`` with every character that does not print (line breaks included) escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def _shown(value: Any, width: int = 80) -> str:
+    """A bad value as the message shows it: JSON, cut at ``width`` characters (however big or
+    self-referencing the value); a mapping as ``{...}``."""
+    class Full(Exception):
+        """The message has no room for more."""
+
+    parts: list[str] = []
+    room = [width]
+
+    def put(text: str) -> None:
+        parts.append(text[: max(room[0], 0)])
+        room[0] -= len(text)
+        if room[0] < 0:
+            raise Full
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            put("{...}")
+        elif isinstance(item, (list, tuple)):
+            put("[")
+            for i, element in enumerate(item):
+                put(", " if i else "")
+                walk(element)
+            put("]")
+        else:
+            put(json.dumps(item, default=str, ensure_ascii=False)
+                if not isinstance(item, str) else json.dumps(item[: width + 2], ensure_ascii=False))
+
+    try:
+        walk(value)
+    except Full:
+        return _printable("".join(parts)[: width - 1]) + "…"
+    return _printable("".join(parts))
 
 
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
