@@ -7,6 +7,7 @@ A clean failure is what ``nasplat`` promises for anything typed wrong: exit code
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
@@ -148,3 +150,62 @@ def assert_clean(result: Result) -> None:
 def files_in(folder: Path) -> set[Path]:
     """Every file under ``folder``."""
     return {p for p in folder.rglob("*") if p.is_file()}
+
+
+# --- genomes ----------------------------------------------------------------------------------
+
+GENE_WORDS = ["type", "conv", "pool", "fc", "channels", "kernel", "stride", "op", "max", "avg",
+              "units", "dropout", "id", "inputs", "hidden", "nodes", "outputs", "memory", "x",
+              "h", "c", "relu", "tanh", "sum", "mul", "add", "identity", "genomes"]
+"""Words genomes of the bundled and toy spaces are made of, for junk that looks almost right."""
+
+JSON_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=6),
+    st.sampled_from([0, 1, -1, 2, 3, 8, 16, 17, 32, 2**31, 2**63, 0.5, 1.0, 3.0, "", "0", "1",
+                     "01", "2", *GENE_WORDS]))
+JSON_VALUES = st.recursive(
+    JSON_LEAVES, lambda inner: st.lists(inner, max_size=5)
+    | st.dictionaries(st.text(max_size=8) | st.sampled_from(GENE_WORDS), inner, max_size=4),
+    max_leaves=20)
+"""Any JSON value (NaN and infinities included, as Python's json reads them)."""
+
+
+@st.composite
+def near_genomes(draw: st.DrawFn, valid: Any) -> Any:
+    """``valid`` (a genome's JSON form) with one to three changes somewhere inside it: a value
+    replaced by junk, an item dropped or repeated, a key added or dropped, a string edited."""
+    genome = json.loads(json.dumps(valid))
+    for _ in range(draw(st.integers(1, 3))):
+        genome = _change(draw, genome)
+    return genome
+
+
+def _change(draw: st.DrawFn, node: Any) -> Any:
+    if isinstance(node, list) and node:
+        i = draw(st.integers(0, len(node) - 1))
+        action = draw(st.sampled_from(["replace", "deeper", "deeper", "drop", "repeat"]))
+        if action == "replace":
+            node[i] = draw(JSON_VALUES)
+        elif action == "drop":
+            node.pop(i)
+        elif action == "repeat":
+            node.append(json.loads(json.dumps(node[i])))
+        else:
+            node[i] = _change(draw, node[i])
+        return node
+    if isinstance(node, dict) and node:
+        key = draw(st.sampled_from(sorted(node)))
+        action = draw(st.sampled_from(["replace", "deeper", "deeper", "drop", "add"]))
+        if action == "replace":
+            node[key] = draw(JSON_VALUES)
+        elif action == "drop":
+            node.pop(key)
+        elif action == "add":
+            node[draw(st.sampled_from(GENE_WORDS))] = draw(JSON_VALUES)
+        else:
+            node[key] = _change(draw, node[key])
+        return node
+    if isinstance(node, str) and node and draw(st.booleans()):
+        i = draw(st.integers(0, len(node) - 1))
+        return node[:i] + draw(st.sampled_from(["", "2", "x", "00", " "])) + node[i + 1:]
+    return draw(JSON_VALUES)

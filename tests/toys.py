@@ -165,6 +165,11 @@ class _MaskedHead(nn.Module):
         return self.head(x[:, self.keep])
 
 
+GENE_FIELDS: dict[str, dict[str, tuple[int, ...]]] = {
+    "conv": {"channels": (2, 4, 8), "kernel": (1, 3)}, "pool": {}, "fc": {"units": (4, 8, 16)}}
+"""The genes of :class:`ToyGeneList` and the values each field takes."""
+
+
 class ToyGeneList(SearchSpace):
     """A variable-length list of conv / pool / fc genes (like MO-ResNet) on 1×8×8 inputs."""
 
@@ -227,6 +232,12 @@ class ToyGeneList(SearchSpace):
         for g in genome:
             check(isinstance(g, dict) and g.get("type") in ("conv", "pool", "fc"),
                   f"unknown gene {g!r}")
+            fields = GENE_FIELDS[g["type"]]
+            check(set(g) == {"type", *fields}, f"a {g['type']} gene has the keys type, "
+                  f"{', '.join(fields) or '(nothing else)'}; got {sorted(g)}")
+            for field, allowed in fields.items():
+                check(type(g[field]) is int and g[field] in allowed,
+                      f"{field} of a {g['type']} gene is one of {allowed}, got {g[field]!r}")
             if g["type"] == "fc":
                 seen_fc = True
             else:

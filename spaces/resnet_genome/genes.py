@@ -65,10 +65,10 @@ def gene_to_json(gene: Gene) -> dict[str, Any]:
 
 def gene_from_json(data: Any, index: int) -> Gene:
     """The gene of ``gene_to_json``; raises :class:`InvalidGenome` on anything else."""
-    if not isinstance(data, dict) or data.get("type") not in GENE_TYPES:
+    kind = data.get("type") if isinstance(data, dict) else None
+    if not isinstance(kind, str) or kind not in GENE_TYPES:
         raise InvalidGenome(f"gene {index} must be an object with type conv, pool or fc, got "
                             f"{data!r}")
-    kind = data["type"]
     if set(data) != {"type", *FIELDS[kind]}:
         raise InvalidGenome(f"gene {index} ({kind}) must have exactly the keys "
                             f"{', '.join(FIELDS[kind])}, got {sorted(set(data) - {'type'})}")
@@ -77,7 +77,10 @@ def gene_from_json(data: Any, index: int) -> Gene:
         if field in values and type(values[field]) is not int:
             raise InvalidGenome(f"gene {index} ({kind}): {field} must be an integer, got "
                                 f"{values[field]!r}")
-    if kind == "fc" and type(values["dropout"]) in (int, float):
+    if kind == "fc":
+        if type(values["dropout"]) not in (int, float):
+            raise InvalidGenome(f"gene {index} (fc): dropout must be a number, got "
+                                f"{values['dropout']!r}")
         values["dropout"] = float(values["dropout"])
     return GENE_TYPES[kind](**values)
 

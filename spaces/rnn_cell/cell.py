@@ -93,8 +93,9 @@ def validate(genome: Any, max_nodes: int, min_hidden: int, max_hidden: int) -> N
               f"node {k}: op {op} takes {low}..{high} inputs, got {inputs!r}")
         check(len(set(map(str, inputs))) == len(inputs), f"node {k}: repeated input in {inputs}")
         for ref in inputs:
-            ok = ref in seen or ref in ("x", "h") or (ref == "c" and memory is not None)
-            check(ok and type(ref) in (int, str),
+            ok = type(ref) in (int, str) and (
+                ref in seen or ref in ("x", "h") or (ref == "c" and memory is not None))
+            check(ok,
                   f"node {k}: input {ref!r} is not x, h, c (with a memory) or an earlier node")
         check(op in LINEAR_OPS or "x" not in inputs,
               f"node {k}: {op} has no linear map, so it cannot read x (its width is the "
@@ -102,8 +103,9 @@ def validate(genome: Any, max_nodes: int, min_hidden: int, max_hidden: int) -> N
         reads_x = reads_x or "x" in inputs
         seen.add(k)
     outputs = genome["outputs"]
-    check(isinstance(outputs, list) and outputs and len(set(outputs)) == len(outputs)
-          and all(type(o) is int and o in seen for o in outputs),
+    check(isinstance(outputs, list) and outputs
+          and all(type(o) is int and o in seen for o in outputs)
+          and len(set(outputs)) == len(outputs),
           f"outputs must be distinct node ids, at least one; got {outputs!r}")
     check(memory is None or (type(memory) is int and memory in seen),
           f"memory must be a node id or None, got {memory!r}")
