@@ -248,6 +248,8 @@ def parse_value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+    except RecursionError:
+        raise ConfigError(f"--set value {text[:40]}…: it nests too deeply to read") from None
 
 
 def validate_config(data: dict[str, Any], source: str = "config") -> StudyConfig:

@@ -21,6 +21,8 @@ def parse_genomes(text: str, source: str) -> list[Any]:
     except json.JSONDecodeError as exc:
         raise InvalidGenome(f"{source}: genome JSON does not parse ({exc.msg} at line "
                             f"{exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise InvalidGenome(f"{source}: genome JSON nests too deeply to read") from None
     if isinstance(data, dict) and set(data) == {"genomes"} and isinstance(data["genomes"], list):
         return list(data["genomes"])
     return [data]

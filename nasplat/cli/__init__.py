@@ -21,6 +21,16 @@ class _UserError(click.ClickException):
 class NasplatGroup(click.Group):
     """The one place a :class:`NasplatError` becomes a message and exit code 2."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Refuse an argument that is not text before any command sees it."""
+        for arg in args:
+            if any("\ud800" <= c <= "\udfff" for c in arg):
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise click.UsageError(f"argument {shown!r} is not UTF-8 text (� marks the "
+                                       f"bytes that are not); study names, SQL, genomes and "
+                                       f"paths must be UTF-8", ctx)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the subcommand; show nasplat's errors without a traceback unless --debug."""
         try:

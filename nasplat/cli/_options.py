@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
+from pathlib import PurePath
 from typing import Any, TypeVar
 
 import click
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nasplat.config import DEFAULT_STORAGE
+from nasplat.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,6 +70,22 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+def image_path(path: str, option: str, html: bool = False) -> str:
+    """``path`` for a plot, ``.png`` added when it has no suffix; a :class:`ConfigError` for a
+    suffix no image writer knows (``--out front.txt``)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    suffix = PurePath(path).suffix.lower()
+    if not suffix:
+        return f"{path}.png"
+    known = sorted(FigureCanvasAgg.get_supported_filetypes())
+    if suffix[1:] in known or (html and suffix == ".html"):
+        return path
+    raise ConfigError(f"{option} {path}: cannot write a '{suffix}' file; end it in .png "
+                      f"(or .{', .'.join(k for k in known if k != 'png')})"
+                      f"{', or .html for an interactive page' if html else ''}")
 
 
 def first_line(text: str | None) -> str:

@@ -19,9 +19,11 @@ def _names(text: str | None) -> list[str]:
 @click.command("compare")
 @click.option("--spaces", help="Comma-separated search spaces, e.g. zdt1_int,dtlz2_int.")
 @click.option("--strategies", help="Comma-separated strategies, e.g. random,nsga2,optuna:tpe.")
-@click.option("--seeds", type=int, default=10, show_default=True, help="Runs per pair.")
-@click.option("--budget", type=int, help="Evaluations per run [default: 100; with "
-              "--plot-only: the most any stored run has].")
+@click.option("--seeds", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Runs per pair.")
+@click.option("--budget", type=click.IntRange(min=1),
+              help="Evaluations per run [default: 100; with --plot-only: the most any stored "
+                   "run has].")
 @click.option("--name", default="compare", show_default=True,
               help="Comparison name: studies are NAME/SPACE/STRATEGY/seedK; rerunning resumes.")
 @click.option("--out", type=click.Path(file_okay=False), default=".", show_default=True,
@@ -40,7 +42,8 @@ def compare_command(spaces: str | None, strategies: str | None, seeds: int, budg
             raise ConfigError("compare needs --spaces and --strategies (comma-separated, e.g. "
                               "--spaces zdt1_int --strategies random,optuna:tpe), or "
                               "--plot-only to summarise a stored comparison")
-        args = (name, _names(spaces), _names(strategies), seeds, budget or 100, storage)
+        args = (name, _names(spaces), _names(strategies), seeds,
+                100 if budget is None else budget, storage)
         total = len(args[1]) * len(args[2]) * seeds
         if quiet:
             result = comparison.compare(*args)

@@ -25,7 +25,12 @@ def enqueue_command(study: str, genome_text: str | None, path: str | None, stora
         file = Path(path)
         if not file.is_file():
             raise ConfigError(f"genome file {file} does not exist")
-        genomes = parse_genomes(file.read_text(), str(file))
+        try:
+            text = file.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"genome file {file} is not UTF-8 JSON text (byte {exc.start}): "
+                              f"write the genomes as JSON") from None
+        genomes = parse_genomes(text, str(file))
     else:
         genomes = parse_genomes(genome_text or "", "--genome")
     numbers = enqueue_genomes(study, storage, genomes)

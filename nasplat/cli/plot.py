@@ -7,7 +7,7 @@ import re
 
 import click
 
-from nasplat.cli._options import storage_option
+from nasplat.cli._options import image_path, storage_option
 from nasplat.study import load_study
 
 KINDS = ("pareto", "parallel", "hypervolume", "curves")
@@ -29,7 +29,8 @@ def plot_command(study: str, kind: str, objectives: str | None, out: str | None,
     """Plot a study's results to a file."""
     from nasplat.plots import plot
 
+    default = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', study)}-{kind}.png"
+    path = image_path(out, "--out", html=True) if out else default
     handle = load_study(study, storage)
     chosen = [n.strip() for n in objectives.split(",") if n.strip()] if objectives else None
-    path = out or f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', study)}-{kind}.png"
     click.echo(f"wrote {plot(handle, kind, path, chosen)}")

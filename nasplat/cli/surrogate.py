@@ -7,7 +7,7 @@ from collections import defaultdict
 import click
 
 from nasplat import registry
-from nasplat.cli._options import emit, format_option, storage_option
+from nasplat.cli._options import emit, format_option, image_path, storage_option
 from nasplat.errors import ConfigError, PluginError
 from nasplat.store import queries
 from nasplat.store.tables import SurrogateReportRow
@@ -31,6 +31,8 @@ def surrogate_command(study: str, plot_path: str | None, fmt: str, storage: str)
     values (1: the surrogate orders architectures perfectly); RMSE is in the objective's
     units. One row per report: how the quality evolved with the number of observations.
     """
+    if plot_path:
+        plot_path = image_path(plot_path, "--plot")
     handle = load_study(study, storage)
     rows = queries.surrogate_reports(handle.store, handle.row.id or 0)
     if not rows:
