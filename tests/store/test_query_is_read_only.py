@@ -270,3 +270,18 @@ def test_nasplat_query_refuses_a_bad_limit(runner: CliRunner, store_url: str,
                                  "--storage", store_url])
     assert_clean_error(result, "--limit")
     assert snapshot(store_url) == before
+
+
+def test_postgresql_needs_the_driver_that_sends_one_statement(store_url: str) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL driver question")
+    from sqlalchemy.engine import make_url
+
+    url = make_url(store_url).set(drivername="postgresql+psycopg2")
+    store = Store(url.render_as_string(hide_password=False))
+    try:
+        with pytest.raises(StoreError, match="needs the psycopg driver.*postgresql\\+psycopg://"):
+            queries.read_only(store, "SELECT 1; COMMIT; DROP TABLE metrics")
+    finally:
+        store.close()
+    assert "metrics" in snapshot(store_url)["__tables__"]
