@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -56,10 +57,14 @@ class FrozenThenHead(nn.Module):
         return self.head(features)
 
 
-def uncached(evaluator: DensePruneEvaluator, candidate: Candidate) -> float:
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def uncached(evaluator: DensePruneEvaluator, candidate: Candidate,
+             clock: Callable[[], float] = time.perf_counter) -> float:
     """Seconds to train and evaluate one head through the backbone, as the shared trainer would."""
     space, trainer = evaluator.space, evaluator.trainer
-    started = time.perf_counter()
+    started = clock()
     generator = seed_everything(candidate.seed)
     model = FrozenThenHead(space.backbone(lambda m: None).module,
                            PrunedHead(candidate.genome, space.hidden, space.classes))
@@ -71,7 +76,7 @@ def uncached(evaluator: DensePruneEvaluator, candidate: Candidate) -> float:
     for split in evaluator.splits:
         evaluate_split(model, batches[split], batch_size=2 * trainer.batch_size,
                        probabilities=True)
-    return time.perf_counter() - started
+    return clock() - started
 
 
 def main() -> None:
@@ -83,11 +88,15 @@ def main() -> None:
                         help="candidates timed uncached per round")
     parser.add_argument("--repeat", type=int, default=3,
                         help="rounds; each times every path once, medians are compared")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or this process's CPU time (steadier when other work "
+                        "oversubscribes a shared CPU); the same clock for all three paths")
     parser.add_argument("--fashion-mnist", default=None, help="Fashion-MNIST folder; MNIST "
                         "test as OoD from --ood (default: synthetic_glyphs)")
     parser.add_argument("--ood", default=None, help="OoD folder or .npz for --fashion-mnist")
     parser.add_argument("--train-limit", type=int, default=None)
     args = parser.parse_args()
+    clock = CLOCKS[args.clock]
     torch.set_num_threads(args.threads)
     if "dense_prune" not in registry.get().info:
         registry.get().add(plugin, "dense_prune")
@@ -109,14 +118,14 @@ def main() -> None:
     rounds: dict[str, list[float]] = {"uncached": [], "one by one": [], "batched": []}
     for _ in range(args.repeat):
         rounds["uncached"].append(float(np.mean(
-            [uncached(evaluator, c) for c in candidates[:args.uncached]])))
-        started = time.perf_counter()
+            [uncached(evaluator, c, clock) for c in candidates[:args.uncached]])))
+        started = clock()
         for c in candidates:
             evaluator.evaluate_many([c])
-        rounds["one by one"].append((time.perf_counter() - started) / len(candidates))
-        started = time.perf_counter()
+        rounds["one by one"].append((clock() - started) / len(candidates))
+        started = clock()
         records = evaluator.evaluate_many(candidates)
-        rounds["batched"].append((time.perf_counter() - started) / len(candidates))
+        rounds["batched"].append((clock() - started) / len(candidates))
     per_uncached, one_by_one, batched = (statistics.median(rounds[name]) for name in rounds)
 
     def spread(name: str) -> str:
@@ -125,7 +134,7 @@ def main() -> None:
     print(f"dataset {evaluator.dataset.name}, {len(evaluator.features()['train'].labels)} "
           f"training samples, P = {space.features}, hidden {space.hidden}, "
           f"{study.trainer.epochs} epochs, batch {study.trainer.batch_size}, "
-          f"{args.threads} torch threads")
+          f"{args.threads} torch threads, {args.clock} clock")
     print(f"features of every split, once: {features_seconds:8.2f} s "
           f"(read from the cache after the first run; laid out for the heads)")
     print(f"uncached (through the backbone): {per_uncached:8.3f} s per candidate "
