@@ -237,9 +237,6 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 READ_ONLY_ACTIONS = {"SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"}
 
-READING_STATEMENTS = ("select", "with", "values", "table", "explain", "show")
-"""First keywords of the statements ``nasplat query`` runs: those that only read."""
-
 ACTING_STATEMENTS = frozenset("""
     abort alter analyse analyze attach begin call checkpoint close cluster comment commit copy
     create deallocate declare delete detach discard do drop end execute fetch grant import insert
@@ -264,16 +261,16 @@ def read_only(store: Store, sql: str, limit: int | None = None
               ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one SQL statement that may only read; a write is refused, and nothing is changed.
 
-    Three layers: the statement must start with a reading keyword (SELECT, WITH, VALUES,
-    TABLE, EXPLAIN, SHOW), a known writing or session command is refused before it runs;
-    the database runs exactly one statement (Python's sqlite3 takes one; PostgreSQL gets it
-    through the extended protocol, so no ``; COMMIT; DROP ...`` can follow); and the database
-    refuses any write: SQLite through an authorizer that allows reads alone (no INSERT,
-    UPDATE, DELETE, DROP, ATTACH, PRAGMA, VACUUM ...), PostgreSQL through a READ ONLY
-    transaction, where functions that act on the server (``pg_terminate_backend``,
-    ``lo_export``, ``set_config`` ...) are refused as well. The transaction is always rolled
-    back. This stops mistakes, not someone who holds the store's credentials: give such a
-    user a read-only database role.
+    Three layers. A statement that starts with a writing, transaction or session command
+    (:data:`ACTING_STATEMENTS`; comments and brackets skipped) is refused before it runs, and
+    on PostgreSQL so is one calling a function that acts on the server (``pg_terminate_backend``,
+    ``lo_export``, ``set_config`` ...). The database runs exactly one statement (Python's
+    sqlite3 takes one; PostgreSQL gets it through the extended protocol, so no
+    ``; COMMIT; DROP ...`` can follow it). And the database refuses any write: SQLite through
+    an authorizer that allows reads alone (no INSERT, UPDATE, DELETE, DROP, ATTACH, PRAGMA
+    ...), PostgreSQL through a READ ONLY transaction. The transaction is always rolled back.
+    This stops mistakes, not someone who holds the store's credentials: give such a user a
+    read-only database role.
     """
     if limit is not None and limit < 1:
         raise StoreError(f"query limit {limit}: give a positive number of rows, or none for all")
