@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from surrogate_contract import SurrogateContract
+from surrogate_contract import TreeContract
 
 
-class TestLightGBM(SurrogateContract):
+class TestLightGBM(TreeContract):
     name, module, pip = "lightgbm", "lightgbm", "lightgbm"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from surrogate_contract import SurrogateContract
+from surrogate_contract import TreeContract
 
 
-class TestXGBoost(SurrogateContract):
+class TestXGBoost(TreeContract):
     name, module, pip = "xgboost", "xgboost", "xgboost-cpu"
