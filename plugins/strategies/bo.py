@@ -1,11 +1,14 @@
-"""Multi-objective Bayesian optimisation, MoENAS style: tree-ensemble surrogates and MC EHVI.
+"""Multi-objective Bayesian optimisation: a surrogate per objective and exact EHVI.
 
-Each ``ask`` after the initial random design refits a surrogate (``xgboost`` by default, any
+Each ``ask`` after the initial random design refits a surrogate (``gp`` by default, a Gaussian
+process per objective; ``xgboost`` and ``lightgbm`` are the MoENAS-style tree ensembles; any
 registered one by name) on the encodings of the evaluated genomes, generates candidates
-(fresh samples, mutants and children of the current Pareto members), and proposes those with
-the highest expected hypervolume improvement over the feasible Pareto front, times the
-probability of feasibility once some results were infeasible. MoENAS: Wang et al., "MoENAS:
-mixture-of-expert based neural architecture search", 2024 (XGBoost surrogate + EHVI).
+(fresh samples, mutants and children of the current Pareto members), refines them by a short
+local search of the acquisition (mutants of the best-scoring ones, ``refine_rounds`` times),
+and proposes those with the highest expected hypervolume improvement over the feasible Pareto
+front, times the probability of feasibility once some results were infeasible. EHVI is exact:
+closed form under the surrogate's independent normal predictions. MoENAS: Wang et al.,
+"MoENAS: mixture-of-expert based neural architecture search", 2024 (XGBoost surrogate + EHVI).
 
 Every ``surrogate_report_every`` observations, the refit is followed by a k-fold
 cross-validation of the same surrogate on the same data (``nasplat.surrogate_quality``); the
@@ -25,19 +28,24 @@ from nasplat import hookimpl
 from nasplat import registry as plugin_registry
 from nasplat.config import validate_options
 from nasplat.objective import ObjectiveSpec, to_minimise
-from nasplat.plugins.strategies._acquisition import (greedy_batch, nondominated,
-                                                      probability_feasible, reference_point)
+from nasplat.plugins.strategies._acquisition import (expected_hv_improvement, greedy_batch,
+                                                      nondominated, probability_feasible,
+                                                      reference_point)
 from nasplat.space import Genome, SearchSpace
 from nasplat.strategy import TrialResult, rng_state, set_rng_state
 from nasplat.surrogate import Surrogate
 from nasplat.surrogate_quality import SurrogateReport, cross_validate
+
+DEFAULT_SURROGATE = "gp"
+EARLIER_DEFAULT = "xgboost"
+"""The default surrogate before ``gp``: see ``Options.surrogate``."""
 
 MAX_SAMPLE_TRIES = 100
 """Fresh samples drawn per wanted genome before giving up on finding an unseen one."""
 
 
 class BayesianOptimisation:
-    """Multi-objective BO: surrogate ensembles, Monte Carlo EHVI, feasibility-weighted."""
+    """Multi-objective BO: a surrogate per objective, exact EHVI, feasibility-weighted."""
 
     name = "bo"
 
@@ -45,8 +53,11 @@ class BayesianOptimisation:
         """Options of Bayesian optimisation; defaults keep one ask under a second at n = 500."""
 
         model_config = ConfigDict(extra="forbid")
-        surrogate: str = "xgboost"
-        """A registered surrogate (``xgboost``, ``lightgbm`` or a plugin's)."""
+        surrogate: str | None = None
+        """A registered surrogate (``gp``, ``xgboost``, ``lightgbm`` or a plugin's). Unset:
+        ``gp``, or ``xgboost`` where ``surrogate_options`` are set: configs that set them
+        without naming a surrogate, and the studies stored with them, were written when
+        ``xgboost`` was the default, and keep it."""
         surrogate_options: dict[str, Any] = Field(default_factory=dict)
         """Passed to the surrogate, checked by its ``Options`` (e.g. ``{"models": 8}``)."""
         initial: int = Field(default=10, ge=1)
@@ -59,12 +70,19 @@ class BayesianOptimisation:
         """Candidates crossed over from pairs of Pareto members per ask."""
         parents: int = Field(default=8, ge=1)
         """At least this many parents: the front, topped up from the next fronts."""
-        mc_samples: int = Field(default=64, ge=1)
-        """Draws from the predictive distribution per candidate for the EHVI estimate."""
+        refine_rounds: int = Field(default=2, ge=0)
+        """Rounds of local search of the acquisition: mutants of the best candidates so far."""
+        refine_top: int = Field(default=8, ge=1)
+        """Candidates mutated per refinement round (the highest EHVI x P(feasible))."""
+        refine_mutants: int = Field(default=20, ge=1)
+        """Mutants of each of them per round."""
+        mc_samples: int = Field(default=0, ge=0)
+        """0: exact EHVI (closed form over a box decomposition); more: a Monte Carlo estimate
+        from this many draws of the predictive distribution per candidate."""
         surrogate_report_every: int = Field(default=10, ge=0)
         """Cross-validate the surrogate at a refit once this many more observations have
         values than at the last report (0: never). A report costs ``surrogate_report_folds``
-        extra fits, in that ask: about 0.4 s at n = 500 with the default xgboost."""
+        extra fits, in that ask (``benchmarks/bo_ask_time.py`` times them)."""
         surrogate_report_folds: int = Field(default=5, ge=2)
         """Folds of that cross-validation (leave-one-out while there are fewer observations)."""
 
@@ -75,7 +93,9 @@ class BayesianOptimisation:
         self.directions = [o.direction for o in objectives]
         self.options = self.Options(**options)
         self.rng = np.random.default_rng(seed)
-        registered = plugin_registry.get().lookup("surrogates", self.options.surrogate)
+        self.surrogate = self.options.surrogate or (
+            EARLIER_DEFAULT if self.options.surrogate_options else DEFAULT_SURROGATE)
+        registered = plugin_registry.get().lookup("surrogates", self.surrogate)
         self._surrogate_cls = registered.cls
         model = getattr(registered.cls, "Options", None)
         if model is not None:
@@ -248,25 +268,25 @@ class BayesianOptimisation:
 
     def _select(self, n: int, candidates: list[tuple[Genome, str]], with_values: list[int],
                 infeasible: bool, pending: Sequence[Genome] = ()) -> list[int]:
-        """Indices of the ``n`` candidates to propose, given the ``pending`` ones."""
-        X = np.stack([np.asarray(self.space.encode(g), dtype=float) for g, _ in candidates])
+        """Indices of the ``n`` candidates to propose, given the ``pending`` ones; refining
+        the search appends the local moves it scored to ``candidates``."""
         seeds = self.rng.integers(2**31 - 1, size=2)
         m = len(self.names)
-        feasible = np.ones(len(candidates))
+        feasibility: Surrogate | None = None
         if infeasible:
-            model = self._new_surrogate(int(seeds[1]))
-            model.fit(np.stack(self._codes), self._violation_targets())
-            mean, std = model.predict(X)
-            feasible = probability_feasible(mean[:, 0], std[:, 0])
-        z = self.rng.standard_normal((self.options.mc_samples, m))
+            feasibility = self._new_surrogate(int(seeds[1]))
+            feasibility.fit(np.stack(self._codes), self._violation_targets())
+        z = (self.rng.standard_normal((self.options.mc_samples, m))
+             if self.options.mc_samples else None)
         if len(with_values) < 2:  # nothing to regress on yet: hunt for feasibility alone
+            assert feasibility is not None
+            feasible = self._feasible(feasibility, self._encode(candidates))
             return [int(i) for i in np.argsort(-feasible, kind="stable")[:n]]
         Y = np.array([self._observations[i]["values"] for i in with_values])
         codes = np.stack([self._codes[i] for i in with_values])
         model = self._new_surrogate(int(seeds[0]))
         model.fit(codes, Y)
         self._report(codes, Y, int(seeds[0]))
-        mean, std = model.predict(X)
         # normalise so that the ideal is 0 and the reference point 1 in every objective
         low, ref = Y.min(axis=0), reference_point(Y)
         scale = ref - low
@@ -278,8 +298,50 @@ class BayesianOptimisation:
                 np.stack([np.asarray(self.space.encode(g), dtype=float) for g in pending]))
             front_n = np.vstack([front_n, (believed - low) / scale])
         front_n = nondominated(front_n)
-        return greedy_batch(n, (mean - low) / scale, std / scale, z, front_n, np.ones(m),
-                            feasible)
+
+        def predict(genomes: list[tuple[Genome, str]]) -> tuple[np.ndarray, ...]:
+            X = self._encode(genomes)
+            mean, std = model.predict(X)
+            feasible = (np.ones(len(X)) if feasibility is None
+                        else self._feasible(feasibility, X))
+            return (mean - low) / scale, std / scale, feasible
+
+        mean, std, feasible = predict(candidates)
+        for _ in range(self.options.refine_rounds):
+            score = expected_hv_improvement(mean, std, front_n, np.ones(m)) * feasible
+            moves = self._local_moves(candidates, score)
+            if not moves:
+                break
+            more = predict(moves)
+            candidates.extend(moves)
+            mean, std, feasible = (np.concatenate([a, b]) for a, b in
+                                   zip((mean, std, feasible), more, strict=True))
+        return greedy_batch(n, mean, std, front_n, np.ones(m), feasible, z)
+
+    def _encode(self, candidates: list[tuple[Genome, str]]) -> np.ndarray:
+        return np.stack([np.asarray(self.space.encode(g), dtype=float) for g, _ in candidates])
+
+    @staticmethod
+    def _feasible(model: Surrogate, X: np.ndarray) -> np.ndarray:
+        mean, std = model.predict(X)
+        return probability_feasible(mean[:, 0], std[:, 0])
+
+    def _local_moves(self, candidates: list[tuple[Genome, str]], score: np.ndarray
+                     ) -> list[tuple[Genome, str]]:
+        """Unseen mutants of the best-scoring candidates, ``refine_mutants`` of each of the
+        top ``refine_top``: one round of a local search of the acquisition."""
+        o, space = self.options, self.space
+        known = {digest for _, digest in candidates}
+        moves: dict[str, Genome] = {}
+        for i in np.argsort(-score, kind="stable")[: o.refine_top]:
+            if score[i] <= 0:
+                break
+            for _ in range(o.refine_mutants):
+                genome = space.mutate(candidates[i][0], self.rng)
+                digest = space.genome_hash(genome)
+                if digest not in self._seen_set and digest not in known:
+                    moves.setdefault(digest, genome)
+        return [(genome, digest) for digest, genome in moves.items()]
 
 
 @hookimpl

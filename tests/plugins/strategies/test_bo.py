@@ -14,16 +14,20 @@ from nasplat.errors import ConfigError, PluginError
 from nasplat.objective import ObjectiveSpec
 from nasplat.pareto import hypervolume
 from nasplat.plugins.strategies._acquisition import (expected_hv_improvement, greedy_batch,
-                                                      hv_improvement, reference_point)
+                                                      hv_improvement, improvement_boxes,
+                                                      mc_expected_hv_improvement,
+                                                      reference_point)
 from nasplat.plugins.strategies.bo import BayesianOptimisation
 from nasplat.store import Store, queries
 from nasplat.strategy import TrialResult
 from nasplat.surrogate_quality import SurrogateReport
 from toys import ToyIntVector
 
-LIGHT = {"initial": 6, "samples": 60, "mutants": 60, "children": 30, "mc_samples": 16,
-         "surrogate_options": {"models": 4, "n_estimators": 20}}
-"""Small enough that a 20-trial study takes about a second."""
+LIGHT = {"initial": 6, "samples": 60, "mutants": 60, "children": 30, "refine_top": 4,
+         "refine_mutants": 10}
+"""Small enough that a 20-trial study takes about a second (with the default surrogate, gp)."""
+TREES = {**LIGHT, "surrogate": "xgboost", "surrogate_options": {"models": 4, "n_estimators": 20}}
+"""The same with a small xgboost ensemble."""
 
 
 def config(storage: str, space: str = "toy_int", trials: int = 16, seed: int = 0,
@@ -40,9 +44,11 @@ def hashes(storage: str) -> list[str]:
 # --- through the engine -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("surrogate", ["gp", "xgboost"])
 @pytest.mark.parametrize("space", ["toy_int", "toy_mask", "toy_genes", "toy_cell"])
-def test_every_genome_kind_runs_to_budget(storage: str, space: str) -> None:
-    summary = run_study(config(storage, space, trials=14))
+def test_every_genome_kind_runs_to_budget(storage: str, space: str, surrogate: str) -> None:
+    options = TREES if surrogate == "xgboost" else {}
+    summary = run_study(config(storage, space, trials=14, options=options))
     trials = load_study("s", storage).trials()
     assert summary.reason == "budget spent"
     assert len(trials) == 14 and all(t.status == "complete" for t in trials)
@@ -57,12 +63,15 @@ def test_seeded_runs_repeat_exactly(tmp_path) -> None:
     assert hashes(urls[0]) != hashes(urls[2])
 
 
+@pytest.mark.parametrize("surrogate", ["gp", "xgboost"])
 @pytest.mark.parametrize("constraints", [{}, {"params": {"max": 600}}])
-def test_resume_continues_as_if_uninterrupted(tmp_path, constraints: dict) -> None:
+def test_resume_continues_as_if_uninterrupted(tmp_path, constraints: dict, surrogate: str
+                                              ) -> None:
     whole, parts = f"sqlite:///{tmp_path / 'whole.db'}", f"sqlite:///{tmp_path / 'parts.db'}"
-    run_study(config(whole, trials=16, constraints=constraints))
-    run_study(config(parts, trials=9, constraints=constraints))  # past the initial design
-    run_study(config(parts, trials=16, constraints=constraints))
+    options = TREES if surrogate == "xgboost" else {}
+    run_study(config(whole, trials=16, constraints=constraints, options=options))
+    run_study(config(parts, trials=9, constraints=constraints, options=options))  # past initial
+    run_study(config(parts, trials=16, constraints=constraints, options=options))
     assert hashes(whole) == hashes(parts)
 
 
@@ -168,6 +177,19 @@ def test_unknown_surrogate_names_the_installed_ones() -> None:
 def test_surrogate_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="surrogate_options, modles = 3: unknown key"):
         BayesianOptimisation(ToyIntVector(), SPECS, surrogate_options={"modles": 3})
+    with pytest.raises(ConfigError, match="surrogate_options, models = 3: unknown key"):
+        BayesianOptimisation(ToyIntVector(), SPECS, surrogate="gp",
+                             surrogate_options={"models": 3})
+
+
+def test_gp_is_the_default_but_tree_options_keep_xgboost() -> None:
+    assert BayesianOptimisation(ToyIntVector(), SPECS).surrogate == "gp"
+    # configs (and stored studies) written when xgboost was the default
+    legacy = BayesianOptimisation(ToyIntVector(), SPECS, surrogate_options={"models": 3})
+    assert legacy.surrogate == "xgboost"
+    chosen = BayesianOptimisation(ToyIntVector(), SPECS, surrogate="lightgbm",
+                                  surrogate_options={"models": 3})
+    assert chosen.surrogate == "lightgbm"
 
 
 # --- surrogate quality reports ------------------------------------------------------------------
@@ -192,8 +214,8 @@ def test_reports_every_n_observations_from_the_first_refit() -> None:
     # the first refit is at 6 observations (``initial``); then every 5 more
     assert [(r.observations, r.objective) for r in reports] == [
         (n, name) for n in (6, 11, 16) for name in ("error", "params")]
-    assert all(r.folds == 4 and r.surrogate == "xgboost" for r in reports)
-    # params is a sum of products of the encoded widths: trees rank it well from 16 rows
+    assert all(r.folds == 4 and r.surrogate == "gp" for r in reports)
+    # params is a sum of products of the encoded widths: a GP ranks it well from 16 rows
     last = {r.objective: r for r in reports[-2:]}
     assert last["params"].kendall_tau is not None and last["params"].kendall_tau > 0.5
     assert all(-1 <= r.kendall_tau <= 1 and r.rmse > 0 for r in reports if r.kendall_tau)
@@ -234,7 +256,7 @@ def test_the_engine_stores_reports_of_a_benchmark_run(storage: str) -> None:
     rows = queries.surrogate_reports(store, queries.get_study(store, "s").id)
     assert [(r.objective, r.observations) for r in rows] == [
         (name, n) for name in ("f1", "f2") for n in (10, 18, 26)]
-    assert all(r.folds == 5 and r.surrogate == "xgboost" for r in rows)
+    assert all(r.folds == 5 and r.surrogate == "gp" for r in rows)
     # f1 is the first variable itself, f2 a function of all ten: f1 is ranked well from
     # the first report on, and better than f2 at every report
     f1, f2 = rows[:3], rows[3:]
@@ -245,7 +267,7 @@ def test_the_engine_stores_reports_of_a_benchmark_run(storage: str) -> None:
 # --- the acquisition ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("m", [2, 3])
+@pytest.mark.parametrize("m", [2, 3, 4])
 def test_hv_improvement_matches_pymoo(m: int) -> None:
     rng = np.random.default_rng(m)
     front = rng.random((6, m))
@@ -258,11 +280,35 @@ def test_hv_improvement_matches_pymoo(m: int) -> None:
                                np.prod(np.clip(ref - points, 0, None), axis=1), atol=1e-12)
 
 
+@pytest.mark.parametrize("m", [2, 3])
+def test_improvement_boxes_tile_the_region_no_member_dominates(m: int) -> None:
+    rng = np.random.default_rng(10 + m)
+    front, ref = rng.random((8, m)), np.full(m, 1.0)
+    lower, upper = improvement_boxes(front, ref)
+    # disjoint, and together as large as the box below ref minus the dominated volume
+    finite = np.maximum(lower, 0.0)
+    assert np.isclose(np.prod(upper - finite, axis=1).sum(), 1.0 - HV(ref_point=ref)(front))
+    points = rng.random((2000, m))
+    inside = ((points[:, None, :] >= lower) & (points[:, None, :] < upper)).all(axis=2)
+    dominated = (front[None, :, :] <= points[:, None, :]).all(axis=2).any(axis=1)
+    assert np.array_equal(inside.sum(axis=1), (~dominated).astype(int))
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_exact_ehvi_matches_monte_carlo(m: int) -> None:
+    rng = np.random.default_rng(20 + m)
+    front, ref = rng.random((7, m)), np.full(m, 1.1)
+    mean, std = rng.random((6, m)), rng.random((6, m)) * 0.3
+    z = rng.standard_normal((100_000, m))
+    np.testing.assert_allclose(expected_hv_improvement(mean, std, front, ref),
+                               mc_expected_hv_improvement(mean, std, z, front, ref),
+                               rtol=0.03, atol=2e-4)
+
+
 def test_ehvi_with_no_spread_is_the_improvement_of_the_mean() -> None:
     front, ref = np.array([[0.2, 0.8], [0.8, 0.2]]), np.ones(2)
     mean = np.array([[0.5, 0.5], [0.9, 0.9]])
-    z = np.random.default_rng(0).standard_normal((8, 2))
-    ehvi = expected_hv_improvement(mean, np.zeros_like(mean), z, front, ref)
+    ehvi = expected_hv_improvement(mean, np.zeros_like(mean), front, ref)
     np.testing.assert_allclose(ehvi, hv_improvement(mean, front, ref))
     assert ehvi[0] > 0 == ehvi[1]
 
@@ -272,8 +318,7 @@ def test_greedy_batch_spreads_along_the_front() -> None:
     # gains nothing, so the batch takes the other
     mean = np.array([[0.3, 0.3], [0.3, 0.3], [0.05, 0.9]])
     std = np.zeros_like(mean)
-    z = np.zeros((4, 2))
-    picks = greedy_batch(2, mean, std, z, np.array([[0.5, 0.5]]), np.ones(2), np.ones(3))
+    picks = greedy_batch(2, mean, std, np.array([[0.5, 0.5]]), np.ones(2), np.ones(3))
     assert picks == [0, 2]
 
 
