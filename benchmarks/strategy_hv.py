@@ -8,22 +8,31 @@ The store is kept in --out, so an interrupted run resumes where it stopped.
     python benchmarks/strategy_hv.py                      # the full grid (optuna:gp takes hours)
     python benchmarks/strategy_hv.py --quick              # 2 seeds, 20 evaluations, smoke test
     python benchmarks/strategy_hv.py --strategies bo,optuna:tpe
+    python benchmarks/strategy_hv.py --seeds 3 --budget 100   # a reduced plan (25/50/100)
 
 Needs Optuna (``pip install -e ".[optuna]"``); strategies that are not installed are skipped
 with a note.
+
+BLAS and OpenMP run on one thread here unless the environment says otherwise: on a busy
+2-core machine their spinning threads made one optuna:gp ask 40-140 s instead of 6-30 s.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
+import os
 
-from rich.console import Console
-from rich.table import Table
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")  # before numpy, scipy and torch load
 
-from nasplat import registry
-from nasplat.compare import GridProgress, compare, render
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from nasplat import registry  # noqa: E402
+from nasplat.compare import GridProgress, compare, render  # noqa: E402
 
 PROBLEMS = ("zdt1_int", "zdt2_int", "dtlz2_int")
 STRATEGIES = ("bo", "optuna:tpe", "optuna:nsga2", "optuna:gp", "optuna:random", "nsga2",
@@ -38,9 +47,18 @@ def main() -> int:
                         help="comma-separated strategies [%(default)s]")
     parser.add_argument("--problems", default=",".join(PROBLEMS), help="[%(default)s]")
     parser.add_argument("--quick", action="store_true", help="2 seeds x 20 evaluations")
+    parser.add_argument("--seeds", type=int, help="seeds per strategy [10; --quick: 2]")
+    parser.add_argument("--budget", type=int,
+                        help="evaluations per run, HV read at 1/4, 1/2 and all of it "
+                             "[200; --quick: 20]")
     parser.add_argument("--out", default="strategy_hv", help="folder of the store and the PNG")
     args = parser.parse_args()
-    plan = QUICK if args.quick else FULL
+    plan = dict(QUICK if args.quick else FULL)
+    if args.seeds:
+        plan["seeds"] = args.seeds
+    if args.budget:
+        budget = plan["budget"] = args.budget
+        plan["checkpoints"] = tuple(sorted({max(1, budget // 4), max(1, budget // 2), budget}))
     console = Console(width=150)
     installed = registry.get().registry("strategies")
     wanted = [s.strip() for s in args.strategies.split(",") if s.strip()]
