@@ -38,7 +38,14 @@ class NasplatGroup(click.Group):
         except NasplatError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            raise _UserError(str(exc)) from None
+            raise _UserError(printable(str(exc))) from None
+
+
+def printable(text: str) -> str:
+    """``text`` for the terminal: characters that do not print, line breaks aside, escaped
+    (a name typed with a carriage return or an ANSI escape cannot move the cursor)."""
+    return "".join(c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode()
+                   for c in text)
 
 
 @click.group(cls=NasplatGroup)
