@@ -120,6 +120,11 @@ class Engine:
         self.strategy = self._restore_strategy()
         self._fruitless = 0
         self._next_requeue = 0.0
+        # Whether the queue may hold a trial for us: False only when our last proposal saw
+        # no queued trial left over and no other worker running (one worker, the usual case,
+        # then skips a claim that would find nothing; a trial queued meanwhile by another
+        # process is seen, and claimed, at the next proposal).
+        self._may_claim = True
         self._parents: dict[int, bool] = {}  # whether trials this worker queued have parents
         self._mark = time.perf_counter()
         self._heartbeat = _Heartbeat(store, self.config.heartbeat_seconds)
@@ -146,7 +151,7 @@ class Engine:
                     reason = stop
                     break
                 self._requeue_abandoned()
-                jobs = self._claim(self.executor.slots)
+                jobs = self._claim(self.executor.slots) if self._may_claim else []
                 if not jobs:
                     proposed, jobs = self._propose()
                 if jobs:
@@ -216,6 +221,7 @@ class Engine:
             self.store, self._id, timedelta(seconds=self.config.stale_after_seconds),
             gone, self.config.max_attempts)
         if requeued:
+            self._may_claim = True
             print(f"nasplat: re-running trial(s) {', '.join(map(str, requeued))} left "
                   f"unfinished by a worker that stopped")
 
@@ -230,9 +236,7 @@ class Engine:
         """
         try:
             with proposing.proposing(self.store, self._id) as lock:
-                outcome, finished, queued = self._propose_locked(lock)
-                jobs = [row for row in queued[:self.executor.slots]
-                        if writes.claim_in(lock.connection, row, self.worker)]
+                outcome, finished, jobs = self._propose_locked(lock)
             self._version = lock.version
         except BaseException:
             self._version = None  # our copy may be ahead of what was committed: reload it
@@ -244,23 +248,33 @@ class Engine:
 
     def _propose_locked(self, lock: proposing.Proposing
                         ) -> tuple[str, list[tuple[TrialRow, Outcome]], list[TrialRow]]:
-        self._catch_up(lock)
+        pending = self._catch_up(lock)
         budget = self.config.budget
         self._used, last_number = lock.budget_used(budget.count_infeasible)
-        pending = lock.pending()
+        slots = self.executor.slots
+        # Trials queued before we took the lock (by another worker, `nasplat enqueue`) first.
+        waiting = [row for row in pending if row.status == "queued"]
+        jobs = [row for row in waiting[:slots] if writes.claim_in(lock.connection, row,
+                                                                  self.worker)]
+        others = any(row.status == "running" and row.worker != self.worker for row in pending)
+        self._may_claim = others or len(waiting) > len(jobs)
+        if len(jobs) == slots:
+            self._save_state(lock)
+            return "queued", [], jobs
         n = max(1, self.batch - len(pending))  # a genome for each idle worker
         if budget.trials is not None:
             n = min(n, budget.trials - self._used)
             if n <= 0:
                 self._save_state(lock)
-                return "spent", [], []
+                return ("queued" if jobs else "spent"), [], jobs
         t0 = time.perf_counter()
         genomes = self._ask(n, pending)
         ask_seconds = (time.perf_counter() - t0) / max(len(genomes), 1)
         if not genomes:
             self._fruitless += n
             self._save_state(lock)
-            return ("queued" if self._fruitless < MAX_FRUITLESS_PROPOSALS else "exhausted"), [], []
+            return ("queued" if self._fruitless < MAX_FRUITLESS_PROPOSALS or jobs
+                    else "exhausted"), [], jobs
         seen: set[str] = set()
         queued: list[NewTrial] = []
         infeasible: list[tuple[NewTrial, Outcome]] = []
@@ -300,27 +314,33 @@ class Engine:
         finished = [(writes.finish_in(lock.connection, row, outcome), outcome)
                     for row, (_, outcome) in zip(rows, infeasible, strict=True)]
         self._used += sum(self._counts(outcome.status) for _, outcome in infeasible)
-        rows = writes.enqueue_in(lock.connection, self._id, queued, self._seed_of, last_number)
+        claims = slots - len(jobs)
+        rows = writes.enqueue_in(lock.connection, self._id, queued, self._seed_of, last_number,
+                                 claimed_by=self.worker, claims=claims)
+        jobs += rows[:claims]
+        self._may_claim = self._may_claim or len(rows) > claims
         self._used += len(rows)
         self._parents.update((row.id, bool(t.parent_ids)) for row, t in zip(rows, queued))
         self._save_state(lock)
-        if self._fruitless >= MAX_FRUITLESS_PROPOSALS:
-            return "exhausted", finished, rows
-        return "queued", finished, rows
+        if self._fruitless >= MAX_FRUITLESS_PROPOSALS and not jobs:
+            return "exhausted", finished, jobs
+        return "queued", finished, jobs
 
-    def _catch_up(self, lock: proposing.Proposing) -> None:
-        """Make our copy of the strategy the stored one, told every result since."""
+    def _catch_up(self, lock: proposing.Proposing) -> list[TrialRow]:
+        """Make our copy of the strategy the stored one, told every result since; return
+        the trials pending (queued or running)."""
         if saves_state(self.strategy) and self._version != lock.version - 1:
             strategy = make_strategy(self.problem)
             state = lock.state()
             if state is not None:
                 strategy.load_state_dict(state)
             self.strategy, self._told_seq = strategy, lock.told_seq
-        results = lock.finished_since(self._told_seq)
+        results, pending = lock.news(self._told_seq)
         if results:
             self.strategy.tell([_as_result(self.space, row, metrics, self.problem)
                                 for row, metrics in results])
             self._told_seq = results[-1][0].finish_seq or self._told_seq
+        return pending
 
     def _ask(self, n: int, pending: Sequence[TrialRow]) -> list[Any]:
         """Ask for ``n`` genomes, telling a strategy that takes them the pending trials."""

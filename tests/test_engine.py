@@ -298,3 +298,39 @@ def test_a_strategy_that_takes_pending_genomes_gets_those_other_workers_run(stor
         assert calls == [(2, [genome])], "3 workers, 1 busy elsewhere: ask 2, knowing its genome"
     finally:
         registry.get().remove("recording-strategy")
+
+
+def test_a_trial_queued_by_another_process_during_a_run_is_run(storage: str) -> None:
+    """One worker skips claiming while its own proposals are all it sees; a trial that another
+    process queues meanwhile is still found, at the next proposal, and run."""
+    import numpy as np
+
+    from toys import ToyIntVector
+
+    genome = ToyIntVector().sample(np.random.default_rng(12345))
+    queued: list[int] = []
+
+    class Enqueuer:
+        @hookimpl
+        def nasplat_trial_finished(self, study, trial, metrics):
+            if trial.number == 2 and not queued:
+                other = Store(storage)  # another connection, as another process would have
+                try:
+                    (row,) = writes.enqueue(other, study.id, [writes.NewTrial(
+                        json.dumps(genome), "from-elsewhere", 0)])
+                finally:
+                    other.close()
+                queued.append(row.number)
+
+    registry.get().add(Enqueuer(), "enqueuer")
+    try:
+        summary = run_study(config(storage, trials=8))
+    finally:
+        registry.get().remove("enqueuer")
+    assert summary.counts["complete"] == 8
+    trials = load_study("s", storage).trials()
+    assert len(trials) == 8 and len({t.number for t in trials}) == 8
+    (mine,) = [t for t in trials if t.number == queued[0]]
+    assert mine.status == "complete" and mine.genome == genome and mine.attempts == 1
+    started = sorted(trials, key=lambda t: t.started_at)
+    assert started.index(mine) <= queued[0] + 1, "run at the next proposal, not at the end"

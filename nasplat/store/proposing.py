@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, literal, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from nasplat.store._store import Store
@@ -35,12 +35,23 @@ _LOCK = (update(_states).where(_states.c.study_id == bindparam("study"))
 _LOCKED = select(_states.c.version, _states.c.told_seq, _states.c.state_json).where(
     _states.c.study_id == bindparam("study"))
 _CREATE = insert(_states)
-_FINISHED_SINCE = (select(_trials).where(_trials.c.study_id == bindparam("study"),
-                                         _trials.c.finish_seq > bindparam("seq"))
+_FINISHED_SINCE = (select(_trials, _metrics.c.name.label("metric_name"),
+                          _metrics.c.value.label("metric_value"))
+                   .select_from(_trials.outerjoin(_metrics, _metrics.c.trial_id == _trials.c.id))
+                   .where(_trials.c.study_id == bindparam("study"),
+                          _trials.c.finish_seq > bindparam("seq"))
                    .order_by(_trials.c.finish_seq))
+"""One row per (finished trial, metric): the trials and their values in one round trip."""
+_NEWS = union_all(
+    _FINISHED_SINCE.order_by(None).add_columns(literal(0).label("part")),
+    select(_trials, null().label("metric_name"), null().label("metric_value"),
+           literal(1).label("part"))
+    .where(_trials.c.study_id == bindparam("study"),
+           _trials.c.status.in_(("queued", "running"))))
+""":data:`_FINISHED_SINCE` and the pending trials in one round trip; a union, not an ``OR``,
+so that each half uses its index (SQLite would scan the study for the ``OR``)."""
 _LAST_FINISH = select(func.coalesce(func.max(_trials.c.finish_seq), 0)).where(
     _trials.c.study_id == bindparam("study"))
-_METRICS_OF = select(_metrics).where(_metrics.c.trial_id.in_(bindparam("ids", expanding=True)))
 _PENDING = (select(_trials).where(_trials.c.study_id == bindparam("study"),
                                   _trials.c.status.in_(("queued", "running")))
             .order_by(_trials.c.number))
@@ -77,6 +88,15 @@ class Proposing:
     def finished_since(self, seq: int) -> list[tuple[TrialRow, dict[str, float]]]:
         """Trials that finished after ``finish_seq`` = ``seq``, in finish order, with metrics."""
         return finished_since(self.connection, self.study_id, seq)
+
+    def news(self, seq: int) -> tuple[list[tuple[TrialRow, dict[str, float]]], list[TrialRow]]:
+        """:meth:`finished_since` ``seq`` and :meth:`pending`, read in one round trip."""
+        parts: tuple[list[Any], list[Any]] = ([], [])
+        for r in self.connection.execute(_NEWS, {"study": self.study_id, "seq": seq}):
+            parts[r.part].append(r)
+        finished = sorted(_collect(parts[0]), key=lambda pair: pair[0].finish_seq or 0)
+        pending = sorted((row for row, _ in _collect(parts[1])), key=lambda row: row.number)
+        return finished, pending
 
     def pending(self) -> list[TrialRow]:
         """Trials queued or running: proposed, results not known yet."""
@@ -116,14 +136,25 @@ def finished_since(connection: Connection, study_id: int, seq: int
                    ) -> list[tuple[TrialRow, dict[str, float]]]:
     """Trials of a study that finished after ``finish_seq`` = ``seq``, in finish order, with
     their metrics."""
-    rows = [TrialRow(**r._mapping) for r in
-            connection.execute(_FINISHED_SINCE, {"study": study_id, "seq": seq})]
-    values: dict[int, dict[str, float]] = {r.id or 0: {} for r in rows}
-    ids = list(values)
-    for start in range(0, len(ids), 500):
-        for m in connection.execute(_METRICS_OF, {"ids": ids[start:start + 500]}):
-            values[m.trial_id][m.name] = m.value
-    return [(r, values[r.id or 0]) for r in rows]
+    return _collect(connection.execute(_FINISHED_SINCE, {"study": study_id, "seq": seq}))
+
+
+_COLUMNS = [c.name for c in _trials.columns]
+
+
+def _collect(rows: Iterable[Any]) -> list[tuple[TrialRow, dict[str, float]]]:
+    """Trials with their metrics from rows of a trial joined with its metrics, in row order."""
+    trials: dict[int, TrialRow] = {}
+    values: dict[int, dict[str, float]] = {}
+    for r in rows:
+        mapping = r._mapping
+        trial_id = mapping["id"]
+        if trial_id not in trials:
+            trials[trial_id] = TrialRow(**{c: mapping[c] for c in _COLUMNS})
+            values[trial_id] = {}
+        if mapping["metric_name"] is not None:
+            values[trial_id][mapping["metric_name"]] = mapping["metric_value"]
+    return [(row, values[trial_id]) for trial_id, row in trials.items()]
 
 
 def last_finish_seq(connection: Connection, study_id: int) -> int:

@@ -65,6 +65,8 @@ _CLAIM = _SET_TRIAL.where(_trials.c.status == "queued")
 second process that read the same queued trial finds it taken and tries the next one."""
 _SET_STATE = update(_states).where(_states.c.study_id == bindparam("study"))
 _INSERT_STATE = insert(_states)
+_HOLD_LOCK = (select(_states.c.version).where(_states.c.study_id == bindparam("study"))
+              .with_for_update())
 _finished = _trials.alias("finished")  # not correlated with the row being updated
 _FINISH = (_SET_TRIAL.values(finish_seq=select(func.coalesce(func.max(_finished.c.finish_seq), 0) + 1)
                              .where(_finished.c.study_id == bindparam("study")).scalar_subquery())
@@ -103,6 +105,8 @@ def enqueue(store: Store, study_id: int, new: Sequence[NewTrial],
     its seed may depend on, is known only here.
     """
     with store.transaction() as connection:
+        # Wait for a worker that is proposing (it numbers trials too): its proposal lock.
+        connection.execute(_HOLD_LOCK, {"study": study_id})
         rows = enqueue_in(connection, study_id, new, seed_of)
         if strategy_state is not None:
             save_state_in(connection, study_id, strategy_state)
@@ -111,9 +115,14 @@ def enqueue(store: Store, study_id: int, new: Sequence[NewTrial],
 
 def enqueue_in(connection: Connection, study_id: int, new: Sequence[NewTrial],
                seed_of: Callable[[int], int] | None = None,
-               last_number: int | None = None) -> list[TrialRow]:
+               last_number: int | None = None, claimed_by: str | None = None,
+               claims: int = 0) -> list[TrialRow]:
     """:func:`enqueue` within the caller's transaction (``last_number``: the study's highest
-    trial number, when the caller has just read it)."""
+    trial number, when the caller has just read it).
+
+    The first ``claims`` trials are queued already claimed by worker ``claimed_by`` (running,
+    first attempt): what :func:`claim_in` would do, without a statement of its own.
+    """
     rows: list[TrialRow] = []
     if not new:
         return rows
@@ -121,11 +130,15 @@ def enqueue_in(connection: Connection, study_id: int, new: Sequence[NewTrial],
             if last_number is None else last_number)
     start = -1 if last is None else int(last)
     numbers = range(start + 1, start + 1 + len(new))
-    for number, t in zip(numbers, new, strict=True):
+    now = utcnow()
+    for i, (number, t) in enumerate(zip(numbers, new, strict=True)):
         row = TrialRow(study_id=study_id, number=number, genome_json=t.genome_json,
                        genome_hash=t.genome_hash,
                        seed=t.seed if seed_of is None else seed_of(number),
                        fidelity=t.fidelity, ask_seconds=t.ask_seconds)
+        if claimed_by is not None and i < claims:
+            row.status, row.worker, row.attempts = "running", claimed_by, 1
+            row.started_at = row.heartbeat_at = now
         inserted = connection.execute(_INSERT_TRIAL, row.model_dump(exclude={"id"}))
         row.id = inserted.inserted_primary_key[0]
         if t.parent_ids:
