@@ -7,8 +7,8 @@ registered one by name) on the encodings of the evaluated genomes, generates can
 local search of the acquisition (mutants of the best-scoring ones, ``refine_rounds`` times),
 and proposes those with the highest expected hypervolume improvement over the feasible Pareto
 front, times the probability of feasibility once some results were infeasible. EHVI is exact:
-closed form under the surrogate's independent normal predictions. MoENAS: Wang et al.,
-"MoENAS: mixture-of-expert based neural architecture search", 2024 (XGBoost surrogate + EHVI).
+closed form under the surrogate's independent normal predictions. MoENAS: Mecharbat et al.,
+2025, arXiv 2502.07422 (an XGBoost surrogate per objective and expected hypervolume improvement).
 
 Every ``surrogate_report_every`` observations, the refit is followed by a k-fold
 cross-validation of the same surrogate on the same data (``nasplat.surrogate_quality``); the
