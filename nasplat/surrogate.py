@@ -24,3 +24,13 @@ class Surrogate(Protocol):
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Predictive mean and standard deviation per objective."""
         ...
+
+
+def training_arrays(name: str, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` (n, d) and ``Y`` (n, m) as float arrays for surrogate ``name``'s ``fit``; no
+    observation at all is a ``ValueError``."""
+    X = np.asarray(X, dtype=float)
+    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
+    if len(X) == 0:
+        raise ValueError(f"surrogate '{name}' cannot fit zero observations")
+    return X, Y

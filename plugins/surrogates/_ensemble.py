@@ -30,6 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from nasplat.errors import PluginError
+from nasplat.surrogate import training_arrays
 
 Uncertainty = Literal["bootstrap", "quantile"]
 QUANTILES = (0.15865525393145707, 0.5, 0.8413447460685429)  # Phi(-1), Phi(0), Phi(1)
@@ -94,10 +95,7 @@ class TreeEnsemble(ABC):
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> None:
         """Fit to encodings ``X`` (n, d) and objective values ``Y`` (n, m), minimisation form."""
-        X = np.asarray(X, dtype=float)
-        Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
-        if len(X) == 0:
-            raise ValueError(f"surrogate '{self.name}' cannot fit zero observations")
+        X, Y = training_arrays(self.name, X, Y)
         self._location = Y.mean(axis=0)
         spread = Y.std(axis=0)
         self._scale = np.where(spread > 0, spread, 1.0)

@@ -28,6 +28,7 @@ from scipy.optimize import minimize
 
 from nasplat import hookimpl
 from nasplat.plugins.surrogates._threads import one_blas_thread
+from nasplat.surrogate import training_arrays
 
 SQRT5 = np.sqrt(5.0)
 MIN_NOISE = 1e-6
@@ -68,10 +69,7 @@ class GaussianProcess:
             self._fit(X, Y)
 
     def _fit(self, X: np.ndarray, Y: np.ndarray) -> None:
-        X = np.asarray(X, dtype=float)
-        Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
-        if len(X) == 0:
-            raise ValueError(f"surrogate '{self.name}' cannot fit zero observations")
+        X, Y = training_arrays(self.name, X, Y)
         self._low = X.min(axis=0)
         span = X.max(axis=0) - self._low
         self._span = np.where(span > 0, span, 1.0)
