@@ -67,6 +67,29 @@ def live_ids(genome: Genome) -> set[int]:
     return seen
 
 
+def state_stays_zero(genome: Genome) -> bool:
+    """Whether h_t is 0 at every step, whatever the input, from the zero initial state.
+
+    A linear node has a bias, so it is taken to be non-zero; a product is 0 when a factor is,
+    a sum when both terms are, ``squash`` when its input is. From h = c = 0 this is iterated
+    to its fixed point: an LSTM that lost its input gate (``i * g`` turned into ``h * g``)
+    keeps h = c = 0 for ever and learns nothing but the output layer's bias.
+    """
+    zero = {"h": True, "c": True}
+    while True:
+        value: dict[Any, bool] = {"x": False, **zero}
+        for node in genome["nodes"]:
+            inputs = [value[i] for i in node["inputs"]]
+            op = node["op"]
+            value[node["id"]] = (False if op in LINEAR_OPS else any(inputs) if op == "mul"
+                                 else all(inputs))
+        after = {"h": all(value[o] for o in genome["outputs"]),
+                 "c": genome["memory"] is None or value[genome["memory"]]}
+        if after == zero:
+            return zero["h"]
+        zero = {k: zero[k] and after[k] for k in zero}
+
+
 def validate(genome: Any, max_nodes: int, min_hidden: int, max_hidden: int) -> None:
     """Raise :class:`InvalidGenome` saying what is wrong with ``genome``, or return."""
     check(isinstance(genome, dict) and set(genome) == {"hidden", "nodes", "outputs", "memory"},
@@ -112,6 +135,9 @@ def validate(genome: Any, max_nodes: int, min_hidden: int, max_hidden: int) -> N
     check(reads_x, "no node reads the input x: the cell would ignore the sequence")
     dead = seen - live_ids(genome)
     check(not dead, f"nodes {sorted(dead)} feed neither an output nor the memory")
+    check(not state_stays_zero(genome),
+          "h_t is 0 at every step: from the zero initial state each output is a product with "
+          "h or c, which are 0 (make a node that reads x an output, or gate with one)")
 
 
 def repair(genome: Genome, max_nodes: int, min_hidden: int, max_hidden: int) -> Genome:
@@ -164,6 +190,8 @@ def repair(genome: Genome, max_nodes: int, min_hidden: int, max_hidden: int) -> 
         g["outputs"].append(next(n["id"] for n in nodes if "x" in n["inputs"]))
         live = live_ids(g)
     g["nodes"] = [n for n in nodes if n["id"] in live]
+    if state_stays_zero(g):  # a linear node reading x as an output makes h_t non-zero
+        g["outputs"].append(next(n["id"] for n in g["nodes"] if "x" in n["inputs"]))
     return g
 
 

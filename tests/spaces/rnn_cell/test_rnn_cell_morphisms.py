@@ -121,3 +121,19 @@ def test_random_morphism_respects_the_limits(space: RnnCellSpace) -> None:
         morphism, genome = random_morphism(genome, rng, space.limits)
         space.validate(genome)
         assert genome["hidden"] <= 16 and len(genome["nodes"]) <= 12
+
+
+def test_remove_node_never_leaves_a_dead_cell(space: RnnCellSpace) -> None:
+    """Removing the LSTM's input gate turned i * g into h * g, and h, c stayed 0 for ever."""
+    from nasplat.spaces.rnn_cell.morphisms import remove_node
+
+    removed = set()
+    for seed in range(60):
+        lstm = cell.lstm_genome(8)
+        child = remove_node(lstm, np.random.default_rng(seed), space.limits)
+        if child is None:
+            continue
+        space.validate(child)
+        assert not cell.state_stays_zero(child)
+        removed.add(frozenset(n["id"] for n in lstm["nodes"]) - {n["id"] for n in child["nodes"]})
+    assert frozenset({0}) in removed, "the input gate was among the nodes removed"

@@ -64,7 +64,7 @@ def test_too_many_nodes_is_invalid(space: RnnCellSpace) -> None:
 def test_repair_fixes_random_breakage(space: RnnCellSpace) -> None:
     """Scrambled inputs, ops, outputs and widths always repair to a valid cell."""
     rng = np.random.default_rng(0)
-    for _ in range(300):
+    for _ in range(500):
         genome = space.sample(rng)
         for node in genome["nodes"]:
             if rng.random() < 0.4:
@@ -162,3 +162,48 @@ def test_cell_nodes_objective_is_cheap(space: RnnCellSpace) -> None:
     (objective,) = space.objectives()
     assert objective.name == "cell_nodes" and objective.cheap and objective.direction == "min"
     assert space.cheap_metrics(cell.lstm_genome(8))["cell_nodes"] == 9.0
+
+
+def _without_input_gate() -> dict:
+    """The LSTM after remove_node took its input gate: ``i * g`` became ``h * g``."""
+    genome = cell.lstm_genome(8)
+    genome["nodes"] = [n for n in genome["nodes"] if n["id"] != 0]
+    for node in genome["nodes"]:
+        node["inputs"] = ["h" if r == 0 else r for r in node["inputs"]]
+    return genome
+
+
+def test_a_cell_whose_state_stays_zero_is_invalid_and_repaired(space: RnnCellSpace) -> None:
+    dead = _without_input_gate()
+    out, (h, c) = CompiledCell(dead, 8)(torch.randn(6, 3, 8))
+    assert out.abs().max() == 0 and h.abs().max() == 0 and c.abs().max() == 0  # truly dead
+    with pytest.raises(InvalidGenome, match="h_t is 0 at every step"):
+        space.validate(dead)
+    repaired = space.repair(dead)
+    space.validate(repaired)
+    out, _ = CompiledCell(repaired, 8)(torch.randn(6, 3, 8))
+    assert out.abs().max() > 0
+
+
+def test_the_zero_state_rule_agrees_with_the_cells_outputs(space: RnnCellSpace) -> None:
+    """Random cells, valid or not on this rule alone: those it calls dead output only zeros,
+    the others do not (random weights, a random input)."""
+    rng = np.random.default_rng(3)
+    checked = {True: 0, False: 0}
+    for _ in range(500):
+        genome = space.sample(rng)
+        for node in genome["nodes"]:  # gates on the state where a product had a node
+            if node["op"] == "mul" and rng.random() < 0.9:
+                node["inputs"][0] = "h"
+                node["inputs"] = list(dict.fromkeys(node["inputs"]))
+        genome = cell.copy_genome(genome)
+        if any(len(n["inputs"]) < cell.arity(n["op"])[0] for n in genome["nodes"]):
+            continue
+        if set(cell.live_ids(genome)) != {n["id"] for n in genome["nodes"]}:
+            continue
+        dead = cell.state_stays_zero(genome)
+        torch.manual_seed(0)
+        out, _ = CompiledCell(genome, 4)(torch.randn(5, 2, 4))
+        assert (out.abs().max().item() == 0) == dead, genome
+        checked[dead] += 1
+    assert checked[True] >= 3 and checked[False] >= 100, checked
