@@ -35,7 +35,8 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+
+from nasplat.store.scratch import scratch_database
 
 TARGET_MS = 5.0
 FLATNESS_LIMIT = 1.5
@@ -64,16 +65,8 @@ def fresh_store(backend: str, postgres: str | None, folder: Path) -> Iterator[st
         yield f"sqlite:///{folder / f'{uuid.uuid4().hex[:8]}.db'}"
         return
     assert postgres is not None
-    name = f"nasplat_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres, "nasplat_bench") as url:
+        yield url
 
 
 def span_rate(url: str, sql: str) -> tuple[int, float]:

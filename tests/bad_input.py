@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,9 +18,9 @@ import pytest
 from click.testing import Result
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.engine import Engine
 
+from nasplat.store.scratch import scratch_database
 from nasplat.study import prepare, run_study
 
 POSTGRES = os.environ.get("NASPLAT_TEST_POSTGRES")
@@ -54,16 +53,8 @@ def new_store_url(kind: str, folder: Path) -> Iterator[str]:
         return
     if not POSTGRES:
         pytest.skip("no PostgreSQL server: set NASPLAT_TEST_POSTGRES=postgresql://... to test one")
-    name = f"nasplat_bad_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(POSTGRES, "nasplat_bad") as url:
+        yield url
 
 
 @contextmanager

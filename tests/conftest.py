@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,17 +39,10 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not POSTGRES:
         pytest.skip("no PostgreSQL server: set NASPLAT_TEST_POSTGRES=postgresql://... to test one")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from nasplat.store.scratch import scratch_database
 
-    name = f"nasplat_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(POSTGRES) as url:
+        yield url
 
 
 @pytest.fixture
