@@ -17,6 +17,13 @@ from nasplat.errors import StoreError
 from nasplat.store.tables import SCHEMA_VERSION, MetaRow
 
 
+SQLITE_BUSY_SECONDS = 600
+"""How long a SQLite write waits for another process's. A proposing worker holds the write
+lock while its strategy asks (seconds for a Gaussian-process sampler on a busy machine, more
+than 30 s seen), so workers finishing trials meanwhile wait; a process that dies releases
+the lock at once, so a long wait means work in progress, not a lock left behind."""
+
+
 class Store:
     """A connection to a result store; ``session()`` gives a transaction.
 
@@ -46,8 +53,8 @@ class Store:
 
         For writes made of SQL statements alone: no ORM session to set up and flush, which on
         SQLite costs more than the statements of a trial themselves. On SQLite the transaction
-        is IMMEDIATE: it takes the write lock first (waiting up to the busy timeout, 30 s, for
-        another process to release it), so a read followed by a write never fails half-way
+        is IMMEDIATE: it takes the write lock first (waiting up to :data:`SQLITE_BUSY_SECONDS`
+        for another process to release it), so a read followed by a write never fails half-way
         because another worker wrote in between.
         """
         with self.engine.begin() as connection:
@@ -150,7 +157,7 @@ def _engine(url: str, create: bool) -> Engine:
             if not path.parent.exists():
                 raise StoreError(f"cannot create result store {path}: folder {path.parent} "
                                  f"does not exist")
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:
