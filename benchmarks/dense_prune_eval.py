@@ -95,12 +95,16 @@ def main() -> None:
                         "test as OoD from --ood (default: synthetic_glyphs)")
     parser.add_argument("--ood", default=None, help="OoD folder or .npz for --fashion-mnist")
     parser.add_argument("--train-limit", type=int, default=None)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="trainer.precision for every path (auto: fp32 on the CPU; bf16 "
+                             "uses AMX where the CPU has it)")
     args = parser.parse_args()
     clock = CLOCKS[args.clock]
     torch.set_num_threads(args.threads)
     if "dense_prune" not in registry.get().info:
         registry.get().add(plugin, "dense_prune")
-    config = {"space": "dense_prune", "seed": 0}
+    config: dict = {"space": "dense_prune", "seed": 0,
+                    "trainer": {"precision": args.precision}}
     if args.fashion_mnist:
         config["dataset"] = {"name": "fashion_mnist", "options": {
             "path": args.fashion_mnist, "ood_path": args.ood, "train_limit": args.train_limit}}
@@ -134,7 +138,7 @@ def main() -> None:
     print(f"dataset {evaluator.dataset.name}, {len(evaluator.features()['train'].labels)} "
           f"training samples, P = {space.features}, hidden {space.hidden}, "
           f"{study.trainer.epochs} epochs, batch {study.trainer.batch_size}, "
-          f"{args.threads} torch threads, {args.clock} clock")
+          f"{args.threads} torch threads, {args.clock} clock, precision {args.precision}")
     print(f"features of every split, once: {features_seconds:8.2f} s "
           f"(read from the cache after the first run; laid out for the heads)")
     print(f"uncached (through the backbone): {per_uncached:8.3f} s per candidate "

@@ -138,7 +138,8 @@ class DensePruneEvaluator:
                              hidden=self.space.hidden, classes=self.space.classes,
                              trainer=self.trainer, shuffle_seed=self.config.seed,
                              device=self.device, steps=steps)
-        logits = {s: head_logits(result.heads, self.columns(s)) for s in self.splits}
+        logits = {s: head_logits(result.heads, self.columns(s),
+                                 precision=self.trainer.precision) for s in self.splits}
         return logits, result
 
     def evaluate_many(self, batch: list[Candidate]) -> list[EvaluationRecord | TrialFailed]:
