@@ -126,14 +126,15 @@ class Engine:
         # process is seen, and claimed, at the next proposal).
         self._may_claim = True
         self._parents: dict[int, bool] = {}  # whether trials this worker queued have parents
-        self._mark = time.perf_counter()
+        self._started = time.perf_counter()
+        self._base_elapsed = self.study.elapsed_seconds  # the study's run time when ours began
         self._heartbeat = _Heartbeat(store, self.config.heartbeat_seconds)
 
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self) -> RunSummary:
         """Search until the budget is spent; safe to call again on a resumed study."""
-        started = self._mark = time.perf_counter()
+        started = self._started = time.perf_counter()
         self._base_elapsed = self.study.elapsed_seconds
         self._requeue_abandoned(force=True)
         # Counted once per run, then taken again under the proposal lock each time this
@@ -448,10 +449,9 @@ class Engine:
     def _commit(self, trial: TrialRow, outcome: Outcome) -> None:
         if outcome.status == "failed" and outcome.error:
             outcome.metrics = {k: v for k, v in outcome.metrics.items() if is_finite(v)}
-        now = time.perf_counter()
-        elapsed, self._mark = now - self._mark, now
-        row = writes.finish(self.store, trial, outcome, elapsed_seconds=elapsed)
-        self.study.elapsed_seconds += elapsed
+        run_seconds = self._base_elapsed + time.perf_counter() - self._started
+        row = writes.finish(self.store, trial, outcome, run_seconds=run_seconds)
+        self.study.elapsed_seconds = max(self.study.elapsed_seconds, run_seconds)
         self.listener.trial_finished(row, dict(outcome.metrics))
         plugin_registry.call_event("nasplat_trial_finished", study=self.study, trial=row,
                                    metrics=dict(outcome.metrics))

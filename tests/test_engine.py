@@ -334,3 +334,12 @@ def test_a_trial_queued_by_another_process_during_a_run_is_run(storage: str) -> 
     assert mine.status == "complete" and mine.genome == genome and mine.attempts == 1
     started = sorted(trials, key=lambda t: t.started_at)
     assert started.index(mine) <= queued[0] + 1, "run at the next proposal, not at the end"
+
+
+def test_a_resumed_study_adds_its_run_time(storage: str) -> None:
+    run_study(config(storage, "slow", 3))
+    first = queries.get_study(Store(storage), "s").elapsed_seconds
+    assert first >= 3 * 0.05
+    run_study({**config(storage, "slow", 3), "budget": {"trials": 6}})
+    second = queries.get_study(Store(storage), "s").elapsed_seconds
+    assert second >= first + 3 * 0.05

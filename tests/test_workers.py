@@ -168,3 +168,19 @@ def test_killing_the_whole_run_anywhere_loses_nothing(storage: str) -> None:
     rows = assert_consistent(storage)
     assert len(rows) == 150 and all(r.status == "complete" for r in rows)
     assert complete_before.items() <= {r.number: r.genome_hash for r in rows}.items()
+
+
+def test_workers_side_by_side_count_the_run_time_once(storage: str) -> None:
+    """The study's run time (what ``--seconds`` budgets across resumes) is wall-clock time:
+    three workers busy at once add it once, not three times."""
+    finish(nasplat("run", "--space", "slow", "--set", "space.options.seconds=0.4", "--budget",
+                   "15", "--workers", "3", "--study", "k", "--storage", storage, "--quiet"))
+    rows = assert_consistent(storage)
+    busy = sum((r.finished_at - r.started_at).total_seconds() for r in rows)
+    assert busy >= 15 * 0.4
+    store = Store(storage)
+    try:
+        run_time = queries.get_study(store, "k").elapsed_seconds
+    finally:
+        store.close()
+    assert 15 * 0.4 / 3 <= run_time <= 0.6 * busy, (run_time, busy)

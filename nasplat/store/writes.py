@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, func, insert, update
+from sqlalchemy import Connection, Float, bindparam, case, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -76,8 +76,12 @@ _RUNNING = select(_trials).where(_trials.c.study_id == bindparam("study"),
                                  _trials.c.status == "running")
 _DROP_CURVE = IntermediateRow.__table__.delete().where(
     IntermediateRow.__table__.c.trial_id == bindparam("trial"))
-_ADD_ELAPSED = (update(_studies).where(_studies.c.id == bindparam("study"))
-                .values(elapsed_seconds=_studies.c.elapsed_seconds + bindparam("seconds")))
+_RAISE_ELAPSED = (update(_studies).where(_studies.c.id == bindparam("study"))
+                  .values(elapsed_seconds=case(
+                      (_studies.c.elapsed_seconds < bindparam("seconds", type_=Float),
+                       bindparam("seconds", type_=Float)),
+                      else_=_studies.c.elapsed_seconds)))
+"""Sets the study's run time to ``seconds`` unless it is already larger."""
 
 def create_study(store: Store, name: str, space: str, strategy: str, config: dict[str, Any],
                  directions: Sequence[Mapping[str, str]]) -> StudyRow:
@@ -180,20 +184,23 @@ def heartbeat(store: Store, trial_id: int) -> None:
 
 
 def finish(store: Store, trial: TrialRow, outcome: Outcome, strategy_state: Any | None = None,
-           elapsed_seconds: float = 0.0) -> TrialRow:
+           run_seconds: float = 0.0) -> TrialRow:
     """Commit a trial's end (status, metrics, artifacts, strategy state) in one transaction.
 
+    ``run_seconds`` is the study's run time as the finishing worker sees it: the stored run
+    time when its run began plus its own wall time since. The study keeps the larger of that
+    and what it has, so workers running side by side count the time once, not once each.
     Returns ``trial``, updated to what was committed.
     """
     with store.transaction() as connection:
-        finish_in(connection, trial, outcome, elapsed_seconds)
+        finish_in(connection, trial, outcome, run_seconds)
         if strategy_state is not None:
             save_state_in(connection, trial.study_id, strategy_state)
     return trial
 
 
 def finish_in(connection: Connection, trial: TrialRow, outcome: Outcome,
-              elapsed_seconds: float = 0.0) -> TrialRow:
+              run_seconds: float = 0.0) -> TrialRow:
     """:func:`finish` within the caller's transaction; gives the trial the next finish order.
 
     The study's row is updated first: on PostgreSQL its row lock makes concurrent finishes
@@ -201,7 +208,7 @@ def finish_in(connection: Connection, trial: TrialRow, outcome: Outcome,
     finished also sees every trial that finished before it.
     """
     finished_at = utcnow()
-    connection.execute(_ADD_ELAPSED, {"study": trial.study_id, "seconds": elapsed_seconds})
+    connection.execute(_RAISE_ELAPSED, {"study": trial.study_id, "seconds": run_seconds})
     seq = connection.execute(_FINISH, {
         "trial": trial.id, "study": trial.study_id, "status": outcome.status,
         "error": outcome.error, "violation": outcome.violation,
