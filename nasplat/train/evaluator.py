@@ -48,15 +48,37 @@ def open_dataset(space: SearchSpace, config: StudyConfig) -> Dataset:
                           f"'{dataset.name}' is {dataset.task}: pick a {space.task} dataset "
                           f"(see `nasplat datasets`)")
     try:
-        shape = tuple(space.dummy_input(1).shape[1:])
+        dummy = space.dummy_input(1)
     except NotImplementedError:
         return dataset
+    shape = tuple(dummy.shape[1:])
     if shape != tuple(dataset.input_shape):
         raise ConfigError(f"search space '{space.name}' builds models for inputs of shape "
                           f"{shape} but dataset '{dataset.name}' gives "
                           f"{tuple(dataset.input_shape)}: pick a matching dataset or change the "
                           f"space's options")
+    _check_outputs(space, dataset, dummy)
     return dataset
+
+
+def _check_outputs(space: SearchSpace, dataset: Dataset, dummy: torch.Tensor) -> None:
+    """A model of the space must give one output per class of the dataset (per token of its
+    vocabulary): otherwise every trial would fail deep in the loss with an index error."""
+    model = space.build(space.sample(np.random.default_rng(0)))
+    model.eval()
+    with torch.no_grad():
+        out = model(dummy)
+    if isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    if not isinstance(out, torch.Tensor) or out.dim() < 2 or out.shape[-1] == dataset.classes:
+        return
+    fields = getattr(getattr(space, "Options", None), "model_fields", {})
+    option = next((name for name in ("classes", "vocab") if name in fields), None)
+    fix = (f"pass --set space.options.{option}={dataset.classes}" if option is not None
+           else "pick a dataset with as many classes as the space's models give")
+    raise ConfigError(f"search space '{space.name}' builds models with {out.shape[-1]} outputs "
+                      f"but dataset '{dataset.name}' has {dataset.classes} "
+                      f"{'tokens' if dataset.task == 'language_modelling' else 'classes'}: {fix}")
 
 
 class TrainingEvaluator:

@@ -55,3 +55,32 @@ def test_a_space_without_a_default_dataset_asks_for_one(storage: str) -> None:
     space.default_dataset = None
     with pytest.raises(ConfigError, match="names no default dataset: set `dataset`"):
         open_dataset(space, validate_config(config(storage, space="train_mlp")))
+
+
+@pytest.mark.parametrize("space, options, dataset, fix", [
+    ("rnn_cell", {"vocab": 16}, {"name": "synthetic_sequence"},
+     "has 64 tokens: pass --set space.options.vocab=64"),
+    ("resnet_genome", {"classes": 3}, None, "has 2 classes: pass --set space.options.classes=2"),
+])
+def test_a_space_whose_outputs_miss_the_dataset_classes_is_refused(
+        storage: str, space: str, options: dict, dataset: dict | None, fix: str) -> None:
+    """Every trial would fail in the loss with an index error (vocab 16 against 64 tokens)."""
+    extra = {"dataset": dataset} if dataset else {}
+    with pytest.raises(ConfigError, match=f"builds models with .* outputs but dataset .* {fix}"):
+        prepare(config(storage, space={"name": space, "options": options}, **extra))
+    assert load_study_names(storage) == []
+
+
+def load_study_names(storage: str) -> list[str]:
+    """Names of the studies in the store (none when it was never created)."""
+    from nasplat.errors import StoreError
+    from nasplat.store import Store, queries
+
+    try:
+        store = Store(storage)
+    except StoreError:  # a SQLite store that was never made
+        return []
+    try:
+        return [row.name for row, _ in queries.list_studies(store)]
+    finally:
+        store.close()
