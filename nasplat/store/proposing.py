@@ -52,9 +52,6 @@ _NEWS = union_all(
 so that each half uses its index (SQLite would scan the study for the ``OR``)."""
 _LAST_FINISH = select(func.coalesce(func.max(_trials.c.finish_seq), 0)).where(
     _trials.c.study_id == bindparam("study"))
-_PENDING = (select(_trials).where(_trials.c.study_id == bindparam("study"),
-                                  _trials.c.status.in_(("queued", "running")))
-            .order_by(_trials.c.number))
 _COUNTS = select(
     select(func.max(_trials.c.number)).where(_trials.c.study_id == bindparam("study"))
     .scalar_subquery(),
@@ -85,23 +82,15 @@ class Proposing:
         """The stored strategy state (``None`` before the first save)."""
         return json.loads(self.state_json)
 
-    def finished_since(self, seq: int) -> list[tuple[TrialRow, dict[str, float]]]:
-        """Trials that finished after ``finish_seq`` = ``seq``, in finish order, with metrics."""
-        return finished_since(self.connection, self.study_id, seq)
-
     def news(self, seq: int) -> tuple[list[tuple[TrialRow, dict[str, float]]], list[TrialRow]]:
-        """:meth:`finished_since` ``seq`` and :meth:`pending`, read in one round trip."""
+        """Trials that finished after ``finish_seq`` = ``seq`` (in finish order, with their
+        metrics), and those pending (queued or running, by number), in one round trip."""
         parts: tuple[list[Any], list[Any]] = ([], [])
         for r in self.connection.execute(_NEWS, {"study": self.study_id, "seq": seq}):
             parts[r.part].append(r)
         finished = sorted(_collect(parts[0]), key=lambda pair: pair[0].finish_seq or 0)
         pending = sorted((row for row, _ in _collect(parts[1])), key=lambda row: row.number)
         return finished, pending
-
-    def pending(self) -> list[TrialRow]:
-        """Trials queued or running: proposed, results not known yet."""
-        return [TrialRow(**r._mapping)
-                for r in self.connection.execute(_PENDING, {"study": self.study_id})]
 
     def budget_used(self, count_infeasible: bool) -> tuple[int, int | None]:
         """Trials that count toward the budget (see :func:`nasplat.store.queries.budget_used`),
