@@ -94,8 +94,11 @@ def fresh_running(storage: str, within: float) -> dict[int, int]:
 
 @pytest.mark.slow
 def test_four_workers_complete_exactly_the_budget(storage: str) -> None:
-    out = finish(nasplat("run", "--space", "toy_int", "--strategy", "random", "--budget", "800",
-                         "--workers", "4", "--study", "k", "--storage", storage, "--quiet"))
+    # 30 ms per trial: toy trials at ~700/s let three workers spend the budget before a fourth,
+    # slowed by a loaded machine, had started (CI saw it)
+    out = finish(nasplat("run", "--space", "slow", "--set", "space.options.seconds=0.03",
+                         "--strategy", "random", "--budget", "800", "--workers", "4", "--study", "k",
+                         "--storage", storage, "--quiet"))
     assert "budget spent (800 complete)" in out
     rows = assert_consistent(storage)
     assert len(rows) == 800
