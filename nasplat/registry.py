@@ -14,7 +14,6 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata

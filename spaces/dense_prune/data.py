@@ -6,7 +6,6 @@ the source are different tasks, so the bundled backbone never sees the target's 
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from nasplat.spaces.dense_prune.batched import BatchedHeads, _FirstLayer
+from nasplat.spaces.dense_prune.batched import BatchedHeads, _Step, padded_columns
 from nasplat.spaces.dense_prune.head import PrunedHead, head_params
 
 MASKS = torch.tensor([[1, 0, 1, 0, 1, 1], [0, 0, 0, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
@@ -39,10 +40,20 @@ def test_no_gradient_reaches_cut_links() -> None:
     assert torch.all(heads.w1.grad[~padding].abs().sum(dim=-1) > 0)
 
 
-def test_the_first_layers_own_backward_is_its_gradient() -> None:
-    w1, b1, inputs = (torch.randn(*shape, dtype=torch.float64, requires_grad=True)
-                      for shape in ((3, 4, 5), (3, 5), (3, 4, 6)))
-    assert torch.autograd.gradcheck(_FirstLayer.apply, (w1, b1, inputs))
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_the_hand_written_step_gives_autograds_gradients(smoothing: float) -> None:
+    heads = BatchedHeads(MASKS, hidden=5, classes=3, seeds=[0, 1, 2]).double()
+    x, labels = torch.randn(9, 6, dtype=torch.float64), torch.tensor([0, 1, 2, 2, 1, 0, 0, 1, 2])
+    losses = torch.nn.functional.cross_entropy(heads(x).transpose(1, 2), labels.expand(3, -1),
+                                               reduction="none", label_smoothing=smoothing)
+    expected = torch.autograd.grad(losses.mean(dim=1).sum(), list(heads.parameters()))
+    step = _Step(heads, size=9, label_smoothing=smoothing, dtype=torch.float64)
+    with torch.no_grad():
+        got = step(padded_columns(x), labels)
+    torch.testing.assert_close(got, losses.mean(dim=1))
+    for param, grad in zip(step.params, expected):
+        torch.testing.assert_close(param.grad, grad)
+    assert torch.all(heads.w1.grad[heads.index == MASKS.shape[1]] == 0)  # padding: no gradient
 
 
 def test_a_batched_head_is_its_pruned_head() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from nasplat.errors import InvalidGenome
 from nasplat.spaces.resnet_genome.genes import (
-    MUTATIONS, ConvGene, FCGene, PoolGene, apply_mutation, body_length)
+    MUTATIONS, ConvGene, FCGene, PoolGene, apply_mutation)
 from nasplat.spaces.resnet_genome.space import ResNetGenome
 
 SHAPES = [(1, 28, 28), (3, 64, 64), (1, 4, 4), (2, 5, 3), (1, 1, 1)]
