@@ -18,10 +18,10 @@ from nasplat.store.tables import SCHEMA_VERSION, MetaRow
 
 
 SQLITE_BUSY_SECONDS = 600
-"""How long a SQLite write waits for another process's. A proposing worker holds the write
-lock while its strategy asks (seconds for a Gaussian-process sampler on a busy machine, more
-than 30 s seen), so workers finishing trials meanwhile wait; a process that dies releases
-the lock at once, so a long wait means work in progress, not a lock left behind."""
+"""How long a SQLite write waits for another process's. Writes are short (a proposing worker
+holds no write lock while its strategy asks: :mod:`nasplat.store.study_lock`), but many
+processes on a loaded machine queue behind each other; a process that dies releases the lock
+at once, so a long wait means work in progress, not a lock left behind."""
 
 
 class Store:
@@ -85,6 +85,14 @@ class Store:
             connection.execute(MetaRow.__table__.update().where(
                 MetaRow.__table__.c.key == "schema_version").values(value=str(version)))
         return version
+
+    @property
+    def sqlite_file(self) -> str | None:
+        """The path of a SQLite store's file (``None``: another backend, or in memory)."""
+        if not self.is_sqlite:
+            return None
+        database = self.engine.url.database or ""
+        return None if database in ("", ":memory:") or database.startswith("file:") else database
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,22 +7,24 @@ last, then every result that finished since that state was saved, in finish orde
 queues the proposals and saves the state, all in one transaction. Claiming and finishing
 trials do not take this lock, so workers keep training while one of them proposes.
 
-On PostgreSQL the lock is the row lock of an ``UPDATE``; on SQLite, the database's write
-lock, held by an IMMEDIATE transaction (fine for a few local workers; the others wait for
-the ask to end before they can commit).
+On PostgreSQL the lock is the row lock of an ``UPDATE``. On a SQLite file it is a record
+lock of the study's own (:mod:`nasplat.store.study_lock`), and the transaction is paused while
+the strategy asks (:meth:`Proposing.released`): the database's write lock, which every writer
+of the file shares, is held only while the store is read and written, not for the ask.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, literal, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
+from nasplat.store import study_lock
 from nasplat.store._store import Store
 from nasplat.store.tables import MetricRow, StrategyStateRow, TrialRow, utcnow
 
@@ -77,6 +79,26 @@ class Proposing:
     told_seq: int
     """The stored state has been told every trial that finished up to this ``finish_seq``."""
     state_json: str
+    pausable: bool = False
+    """Whether :meth:`released` may commit and pause the transaction (SQLite files, where
+    a study lock keeps other proposers out meanwhile)."""
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Commit what was written so far and hold no database lock while the block runs (a
+        strategy's ask), then go on in a new transaction; the study stays locked throughout.
+        Elsewhere (PostgreSQL, where the lock is one row's) the transaction simply goes on.
+
+        Reads after the block may see trials that other workers finished or claimed, and
+        trials that ``nasplat enqueue`` queued, meanwhile."""
+        if not self.pausable:
+            yield
+            return
+        self.connection.exec_driver_sql("COMMIT")
+        try:
+            yield
+        finally:
+            self.connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     def state(self) -> Any | None:
         """The stored strategy state (``None`` before the first save)."""
@@ -158,9 +180,13 @@ def proposing(store: Store, study_id: int) -> Iterator[Proposing]:
     Everything written through the yielded :class:`Proposing`'s connection commits together
     when the block ends, or not at all. Call :func:`create_lock` once per study first.
     """
-    with store.transaction() as connection:
+    database = store.sqlite_file
+    held = (study_lock.study_lock(database, study_id)
+            if database is not None and study_lock.available() else nullcontext())
+    with held, store.transaction() as connection:
         version, told_seq, state_json = connection.execute(_LOCK, {"study": study_id}).one()
-        yield Proposing(connection, study_id, int(version), int(told_seq), state_json)
+        yield Proposing(connection, study_id, int(version), int(told_seq), state_json,
+                        pausable=not isinstance(held, nullcontext))
 
 
 def create_lock(store: Store, study_id: int) -> None:
