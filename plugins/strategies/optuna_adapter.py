@@ -7,10 +7,17 @@ the objective values; failed or infeasible: ``TrialState.FAIL``, so that the sam
 feasible results only: Optuna's constraint handling needs every trial's violation from the
 first one on, which a strategy is not told for a study without constraints).
 
-There is no ``state_dict``: on resume the engine tells every finished trial again, and they are
-added to a fresh Optuna study. The sampler is rebuilt before every proposal, seeded from the
-study seed and the number of proposals so far, so a resumed study proposes what an uninterrupted
-one would have, wherever Optuna itself is deterministic.
+nasplat never evaluates a genome twice. When a sampler proposes a genome already evaluated, the
+adapter tells Optuna the values that genome got (what Optuna itself would see with a cache of
+evaluations) and asks again: a sampler whose model has settled on a known point (GP, late in a
+study) learns that it is known and moves on, where telling it FAIL, which samplers ignore,
+had it propose the same point again and again. A repeat of a failed or pending genome is told
+FAIL.
+
+The state (``state_dict``) is the Optuna study's finished trials, repeats included, with the
+attributes their sampler gave them. The sampler is rebuilt before every proposal, seeded from
+the study seed and the number of proposals so far, so a resumed study proposes what an
+uninterrupted one would have, wherever Optuna itself is deterministic.
 """
 
 from __future__ import annotations
@@ -75,6 +82,7 @@ class _OptunaStrategy:
             sampler=self._sampler(0, 0))
         self.pending: dict[str, list[Any]] = {}  # genome hash -> asked Optuna trials
         self.seen: set[str] = set()  # genomes told or asked: never proposed twice
+        self.known: dict[str, list[float]] = {}  # genome hash -> its values, once complete
         self.proposals = 0
 
     def _make_sampler(self, seed: int) -> Any:
@@ -108,9 +116,11 @@ class _OptunaStrategy:
                 genome = [trial.suggest_int(f"x{i}", lo, hi)
                           for i, (lo, hi) in enumerate(self.bounds)]
             digest = self.space.genome_hash(genome)
-            if digest in self.seen:
-                # a repeat: the engine would drop it unevaluated; fail it so it is not pending
-                self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
+            if digest in self.seen:  # a repeat, which the engine would drop unevaluated
+                if digest in self.known:
+                    self.study.tell(trial, self.known[digest])
+                else:
+                    self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
                 continue
             self.seen.add(digest)
             self.pending.setdefault(digest, []).append(trial)
@@ -129,6 +139,8 @@ class _OptunaStrategy:
             digest = self.space.genome_hash(result.genome)
             self.seen.add(digest)
             values = self._values(result)
+            if values is not None:
+                self.known[digest] = values
             waiting = self.pending.get(digest)
             if waiting:
                 trial = waiting.pop(0)
@@ -141,6 +153,39 @@ class _OptunaStrategy:
             else:  # told again on resume, or proposed by another worker
                 self._add(genome, values)
                 self.proposals += 1
+
+    # --- state -------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """The finished Optuna trials (parameters, values or ``None`` for FAIL, the sampler's
+        attributes), the study's sampler attributes (NSGA-II's parent populations, which name
+        trials by id: the rebuilt study gives its trials the same ids), the proposals made and
+        the genomes seen (pending ones included). Optuna has no public getter or setter of a
+        study's system attributes: its storage's are used."""
+        finished = (self.optuna.trial.TrialState.COMPLETE, self.optuna.trial.TrialState.FAIL)
+        trials = [{"params": [t.params[f"x{i}"] for i in range(len(self.bounds))],
+                   "values": t.values if t.state == finished[0] else None,
+                   "attrs": t.system_attrs}
+                  for t in self.study.get_trials(deepcopy=False, states=finished)
+                  if len(t.params) == len(self.bounds)]
+        return {"trials": trials, "proposals": self.proposals, "seen": sorted(self.seen),
+                "study_attrs": self.study._storage.get_study_system_attrs(self.study._study_id)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Rebuild the Optuna study from :meth:`state_dict`'s output."""
+        kinds = self.optuna.trial.TrialState
+        for item in state["trials"]:
+            values = item["values"]
+            self.study.add_trial(self.optuna.trial.create_trial(
+                state=kinds.COMPLETE if values is not None else kinds.FAIL, values=values,
+                params={f"x{i}": int(g) for i, g in enumerate(item["params"])},
+                distributions=self.distributions, system_attrs=item["attrs"]))
+            if values is not None:
+                self.known[self.space.genome_hash([int(g) for g in item["params"]])] = values
+        for key, value in state.get("study_attrs", {}).items():  # e.g. NSGA-II's populations
+            self.study._storage.set_study_system_attr(self.study._study_id, key, value)
+        self.proposals = int(state["proposals"])
+        self.seen = set(state["seen"])
 
     def _values(self, result: TrialResult) -> list[float] | None:
         """The objective values of a complete trial, else ``None`` (told as FAIL)."""
