@@ -272,8 +272,8 @@ class Engine:
         with lock.released():  # on SQLite, other writers of the file go on meanwhile
             genomes = self._ask(n, pending)
         ask_seconds = (time.perf_counter() - t0) / max(len(genomes), 1)
-        # `nasplat enqueue` may have numbered trials meanwhile
-        self._used, last_number = lock.budget_used(budget.count_infeasible)
+        if lock.pausable:  # `nasplat enqueue` may have numbered trials while the lock was off
+            self._used, last_number = lock.budget_used(budget.count_infeasible)
         if budget.trials is not None and len(genomes) > budget.trials - self._used:
             genomes = genomes[:max(budget.trials - self._used, 0)]
             if not genomes:
