@@ -1,7 +1,7 @@
 """Time of one ``bo`` ask at 100, 300 and 500 observations, on a toy-like integer space.
 
 The space is toy_int's shape (nine widths in 1..8, objectives error and params, computed in
-microseconds), defined here so the script needs nothing from tests/. For each size the
+microseconds; ``int_bounds`` given, so bo's coordinate search applies), defined here so the script needs nothing from tests/. For each size the
 strategy is told that many random genomes, then asked for one genome ``--repeats`` times
 (each ask refits the surrogate and scores every candidate); the median is printed. The
 target from the issue: at most 1 s at 500 observations on 2 CPU cores.
@@ -51,6 +51,9 @@ class Widths(SearchSpace):
     def validate(self, genome: Genome) -> None:
         pass
 
+    def int_bounds(self) -> list[tuple[int, int]]:
+        return [(1, 8)] * 9
+
     def encode(self, genome: Genome) -> np.ndarray:
         return np.asarray(genome, dtype=float)
 
@@ -63,14 +66,15 @@ class Widths(SearchSpace):
         return {"error": float(sum((g - 3) ** 2 for g in genome)), **self.cheap_metrics(genome)}
 
 
-def ask_seconds(surrogate: str, observations: int, repeats: int, report: bool) -> float:
+def ask_seconds(surrogate: str, observations: int, repeats: int, report: bool,
+                local_search: str = "auto") -> float:
     """Median seconds of ``ask(1)`` after ``observations`` random results were told; with
     ``report``, every timed ask also cross-validates the surrogate (default folds)."""
     space = Widths()
     rng = np.random.default_rng(0)
     strategy = BayesianOptimisation(space, [ObjectiveSpec("error", "min"),
                                             ObjectiveSpec("params", "min")],
-                                    seed=0, surrogate=surrogate,
+                                    seed=0, surrogate=surrogate, local_search=local_search,
                                     surrogate_report_every=1 if report else 0)
     results = []
     for number in range(observations):
@@ -99,13 +103,16 @@ def main() -> None:
     parser.add_argument("--surrogates", default="gp,xgboost",
                         help="comma-separated, each timed in this run [%(default)s]")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--local-search", default="coordinate,mutants",
+                        help="bo's local_search modes to time, comma-separated [%(default)s]")
     args = parser.parse_args()
-    for surrogate in [s.strip() for s in args.surrogates.split(",") if s.strip()]:
-        print(f"bo ask(1) with surrogate '{surrogate}', median of {args.repeats}; "
-              f"plain, and with a surrogate report (5-fold CV)")
+    for surrogate, mode in [(s.strip(), m.strip()) for s in args.surrogates.split(",")
+                            for m in args.local_search.split(",") if s.strip() and m.strip()]:
+        print(f"bo ask(1) with surrogate '{surrogate}', local_search '{mode}', median of "
+              f"{args.repeats}; plain, and with a surrogate report (5-fold CV)")
         for n in (100, 300, 500):
-            plain = ask_seconds(surrogate, n, args.repeats, report=False)
-            reporting = ask_seconds(surrogate, n, args.repeats, report=True)
+            plain = ask_seconds(surrogate, n, args.repeats, report=False, local_search=mode)
+            reporting = ask_seconds(surrogate, n, args.repeats, report=True, local_search=mode)
             print(f"  {n:>4} observations: {plain:6.3f} s plain ({verdict(plain)}), "
                   f"{reporting:6.3f} s reporting ({verdict(reporting)}; "
                   f"{reporting / plain:4.2f}x)")

@@ -33,10 +33,13 @@ class PluginChoice(_Strict):
 
 
 class ObjectiveChoice(_Strict):
-    """An objective by name; ``direction`` overrides (or, for a bare metric, sets) min/max."""
+    """An objective by name; ``direction`` overrides (or, for a bare metric, sets) min/max;
+    ``best`` declares (or overrides) the best value it can take, a hard bound such as 0 for
+    an error: ``bo`` then credits no predicted improvement beyond it."""
 
     name: str = Field(min_length=1)
     direction: Literal["min", "max"] | None = None
+    best: float | None = Field(default=None, allow_inf_nan=False)
     options: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -26,7 +26,10 @@ class Objective(Protocol):
 
     An objective may also declare ``needs`` (a set of strings such as ``"split:test"`` or
     ``"odin:ood"``) so the trainer's evaluator does only the passes it asks for; see
-    ``nasplat.train.needs`` for the vocabulary.
+    ``nasplat.train.needs`` for the vocabulary; and ``best``, the best value it can possibly
+    take where one is known (1 for an accuracy, 0 for an error or a parameter count), which
+    strategies may use: ``bo`` credits no predicted improvement beyond it (see
+    :func:`best_of`).
     """
 
     name: str
@@ -46,6 +49,7 @@ class MetricObjective:
     direction: Direction
     cheap: bool = False
     metric: str | None = None
+    best: float | None = None
     description: ClassVar[str] = "reads a metric of the evaluation record"
 
     def compute(self, record: EvaluationRecord) -> float:
@@ -60,10 +64,18 @@ class MetricObjective:
 
 @dataclass(frozen=True)
 class ObjectiveSpec:
-    """What a strategy knows of an objective: its name and direction."""
+    """What a strategy knows of an objective: its name, direction and, where known, the best
+    value it can take (a hard bound, such as 1 for an accuracy)."""
 
     name: str
     direction: Direction
+    best: float | None = None
+
+
+def best_of(objective: Objective) -> float | None:
+    """The objective's declared ``best`` value (an optional attribute), or None."""
+    best = getattr(objective, "best", None)
+    return None if best is None else float(best)
 
 
 def to_minimise(values: Sequence[float], directions: Sequence[Direction]) -> list[float]:

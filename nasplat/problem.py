@@ -9,7 +9,7 @@ from typing import Any
 from nasplat import registry as plugin_registry
 from nasplat.config import Bound, StudyConfig, validate_options, with_defaults
 from nasplat.errors import ConfigError, PluginError, unknown_name
-from nasplat.objective import MetricObjective, Objective, ObjectiveSpec
+from nasplat.objective import MetricObjective, Objective, ObjectiveSpec, best_of
 from nasplat.space import SearchSpace, has_capability
 
 
@@ -24,8 +24,8 @@ class Problem:
 
     @property
     def specs(self) -> list[ObjectiveSpec]:
-        """Names and directions of the objectives, in order."""
-        return [ObjectiveSpec(o.name, o.direction) for o in self.objectives]
+        """Names, directions and best values of the objectives, in order."""
+        return [ObjectiveSpec(o.name, o.direction, best_of(o)) for o in self.objectives]
 
 
 def instantiate(kind: str, name: str, options: dict[str, Any], where: str, **fixed: Any) -> Any:
@@ -92,13 +92,18 @@ def resolve_objectives(config: StudyConfig, space: SearchSpace) -> list[Objectiv
             raise ConfigError(unknown_name("objective", name, known,
                                            "or give a direction to use a metric by that name"))
         if direction is not None and direction != objective.direction:
-            objective = _with_direction(objective, direction)
+            # the best value of one direction is the worst of the other
+            objective = _with(objective, direction=direction, best=None)
+        if choice.get("best") is not None:
+            objective = _with(objective, best=float(choice["best"]))
         out.append(objective)
     return out
 
 
-def _with_direction(objective: Objective, direction: str) -> Objective:
+def _with(objective: Objective, **changes: Any) -> Objective:
+    """``objective`` with attributes changed (a copy where it is a dataclass)."""
     if dataclasses.is_dataclass(objective):
-        return dataclasses.replace(objective, direction=direction)  # type: ignore[type-var]
-    objective.direction = direction  # type: ignore[misc]
+        return dataclasses.replace(objective, **changes)  # type: ignore[type-var]
+    for key, value in changes.items():
+        setattr(objective, key, value)
     return objective

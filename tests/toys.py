@@ -54,6 +54,9 @@ class ToyIntVector(SearchSpace):
         take = rng.random(self.LENGTH) < 0.5
         return [int(x if t else y) for x, y, t in zip(a, b, take, strict=True)]
 
+    def int_bounds(self) -> list[tuple[int, int]]:
+        return [(self.LOW, self.HIGH)] * self.LENGTH
+
     def validate(self, genome: Genome) -> None:
         check(isinstance(genome, list) and len(genome) == self.LENGTH,
               f"genome must be a list of {self.LENGTH} integers, got {genome!r}")
@@ -115,6 +118,9 @@ class ToyBitMask(SearchSpace):
         if not any(genome):
             genome[0] = 1
         return genome
+
+    def int_bounds(self) -> list[tuple[int, int]]:
+        return [(0, 1)] * self.BITS
 
     def validate(self, genome: Genome) -> None:
         check(isinstance(genome, list) and len(genome) == self.BITS,

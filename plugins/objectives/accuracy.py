@@ -18,6 +18,7 @@ class ValAccuracy:
     name: ClassVar[str] = "val_accuracy"
     direction: Direction = "max"
     cheap = False
+    best: float | None = 1.0
     split: ClassVar[str] = "validation"
 
     @property
@@ -47,6 +48,7 @@ class TopKAccuracy:
     name: ClassVar[str] = "top_k_accuracy"
     direction: Direction = "max"
     cheap = False
+    best: float | None = 1.0
 
     class Options(BaseModel):
         """``k`` and the split."""

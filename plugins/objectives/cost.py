@@ -18,6 +18,7 @@ class _Metric:
     name: ClassVar[str]
     direction: Direction = "min"
     cheap = True
+    best: float | None = 0.0
     needs: frozenset[str] = frozenset()
     source: ClassVar[str] = "the evaluator"
 

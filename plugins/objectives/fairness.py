@@ -52,6 +52,7 @@ class Fairness(_GroupObjective):
     name = "fairness"
     direction: Direction = "max"
     cheap = False
+    best: float | None = 1.0
 
     class Options(_GroupObjective.Options):
         """Split, attribute and β."""
@@ -78,6 +79,7 @@ class AccuracyGap(_GroupObjective):
     name = "accuracy_gap"
     direction: Direction = "min"
     cheap = False
+    best: float | None = 0.0
 
     def compute(self, record: EvaluationRecord) -> float:
         """``max_i Acc(Gᵢ) − min_i Acc(Gᵢ)``."""

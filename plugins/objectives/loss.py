@@ -22,6 +22,7 @@ class ValLoss:
     name: ClassVar[str] = "val_loss"
     direction: Direction = "min"
     cheap = False
+    best: float | None = 0.0
     split: ClassVar[str] = "validation"
 
     @property
@@ -51,6 +52,7 @@ class ValPerplexity(ValLoss):
     """
 
     name = "val_perplexity"
+    best = 1.0
 
     def compute(self, record: EvaluationRecord) -> float:
         """``exp(−(1/N) Σ log p(wᵢ | w₍<ᵢ₎))``."""

@@ -24,6 +24,7 @@ class OodAuroc:
     name: ClassVar[str] = "ood_auroc"
     direction: Direction = "max"
     cheap = False
+    best: float | None = 1.0
 
     class Options(BaseModel):
         """ODIN's temperature and perturbation, and which splits to compare."""

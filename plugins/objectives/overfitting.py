@@ -17,6 +17,7 @@ class Overfitting:
     name: ClassVar[str] = "overfitting"
     direction: Direction = "min"
     cheap = False
+    best: float | None = 0.0
     needs = frozenset({"split:validation", "split:test"})
 
     def compute(self, record: EvaluationRecord) -> float:

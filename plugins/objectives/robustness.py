@@ -23,6 +23,7 @@ class RobustAccuracy:
 
     name: ClassVar[str] = "robust_accuracy"
     direction: Direction = "max"
+    best: float | None = 1.0
     cheap = False
 
     class Options(BaseModel):

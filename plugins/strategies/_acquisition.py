@@ -36,9 +36,23 @@ def nondominated(F: np.ndarray) -> np.ndarray:
     return F[NonDominatedSorting().do(F, only_non_dominated_front=True)]
 
 
-def improvement_boxes(front: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def improvement_boxes(front: np.ndarray, ref: np.ndarray, floor: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Disjoint boxes ``[lower, upper)`` (each (b, m)) whose union is the part of the box below
-    ``ref`` that no member of ``front`` (k, m) weakly dominates; lower bounds may be -inf.
+    ``ref`` that no member of ``front`` (k, m) weakly dominates; lower bounds are -inf, or
+    ``floor`` (m,) where given: the best value each objective can take (-inf where unknown),
+    so that no value beyond it counts as an improvement.
+    """
+    lower, upper = _improvement_boxes(front, ref)
+    if floor is not None:
+        lower = np.maximum(lower, floor)
+        keep = np.all(upper > lower, axis=1)
+        lower, upper = lower[keep], upper[keep]
+    return lower, upper
+
+
+def _improvement_boxes(front: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`improvement_boxes` without a floor.
 
     Sweeps the last objective: between two consecutive values of it, the members at or below
     the lower one dominate the same region, a cylinder over their (m-1)-dimensional
@@ -56,7 +70,7 @@ def improvement_boxes(front: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, n
     tops = np.concatenate([levels, [ref[-1]]])
     lowers, uppers = [], []
     for bottom, top in zip(bottoms, tops, strict=True):
-        lower, upper = improvement_boxes(front[front[:, -1] <= bottom, :-1], ref[:-1])
+        lower, upper = _improvement_boxes(front[front[:, -1] <= bottom, :-1], ref[:-1])
         lowers.append(np.column_stack([lower, np.full(len(lower), bottom)]))
         uppers.append(np.column_stack([upper, np.full(len(upper), top)]))
     lower, upper = np.vstack(lowers), np.vstack(uppers)
@@ -69,9 +83,11 @@ def _chunks(n: int, boxes: int, m: int) -> list[slice]:
     return [slice(i, i + size) for i in range(0, n, size)]
 
 
-def hv_improvement(points: np.ndarray, front: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Hypervolume each of ``points`` (n, m) would add to ``front`` (k, m), up to ``ref``."""
-    lower, upper = improvement_boxes(front, ref)
+def hv_improvement(points: np.ndarray, front: np.ndarray, ref: np.ndarray,
+                   floor: np.ndarray | None = None) -> np.ndarray:
+    """Hypervolume each of ``points`` (n, m) would add to ``front`` (k, m), up to ``ref``
+    (and down to ``floor``: see :func:`improvement_boxes`)."""
+    lower, upper = improvement_boxes(front, ref, floor)
     gain = np.zeros(len(points))
     for part in _chunks(len(points), len(lower), len(ref)):
         p = points[part, None, :]
@@ -81,14 +97,16 @@ def hv_improvement(points: np.ndarray, front: np.ndarray, ref: np.ndarray) -> np
 
 
 def expected_hv_improvement(mean: np.ndarray, std: np.ndarray, front: np.ndarray,
-                            ref: np.ndarray) -> np.ndarray:
+                            ref: np.ndarray, floor: np.ndarray | None = None,
+                            boxes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Exact EHVI of each candidate under independent normals N(``mean``, ``std``), (n, m).
 
     The improvement is a sum over boxes of products over objectives of
     ``max(0, upper - max(lower, y))``; for independent objectives the expectation of each
-    product is the product of one-dimensional expectations, each in closed form.
+    product is the product of one-dimensional expectations, each in closed form. ``floor``:
+    see :func:`improvement_boxes`; ``boxes``: its result where the caller has it already.
     """
-    lower, upper = improvement_boxes(front, ref)
+    lower, upper = boxes if boxes is not None else improvement_boxes(front, ref, floor)
     gain = np.zeros(len(mean))
     for part in _chunks(len(mean), len(lower), len(ref)):
         gain[part] = _expected_box_sides(mean[part, None, :], std[part, None, :],
@@ -116,11 +134,12 @@ def _expected_box_sides(mu: np.ndarray, sigma: np.ndarray, lower: np.ndarray,
 
 
 def mc_expected_hv_improvement(mean: np.ndarray, std: np.ndarray, z: np.ndarray,
-                               front: np.ndarray, ref: np.ndarray) -> np.ndarray:
+                               front: np.ndarray, ref: np.ndarray,
+                               floor: np.ndarray | None = None) -> np.ndarray:
     """EHVI estimated by Monte Carlo over ``z`` (s, m) standard normal draws shared by all
     candidates (common random numbers); converges to :func:`expected_hv_improvement`."""
     samples = mean[:, None, :] + std[:, None, :] * z[None, :, :]
-    gain = hv_improvement(samples.reshape(-1, mean.shape[1]), front, ref)
+    gain = hv_improvement(samples.reshape(-1, mean.shape[1]), front, ref, floor)
     return gain.reshape(len(mean), len(z)).mean(axis=1)
 
 
@@ -130,7 +149,8 @@ def probability_feasible(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 
 
 def greedy_batch(q: int, mean: np.ndarray, std: np.ndarray, front: np.ndarray,
-                 ref: np.ndarray, feasible: np.ndarray, z: np.ndarray | None = None
+                 ref: np.ndarray, feasible: np.ndarray, z: np.ndarray | None = None,
+                 ehvi: np.ndarray | None = None, floor: np.ndarray | None = None
                  ) -> list[int]:
     """Indices of ``q`` candidates maximising EHVI x P(feasible), one at a time.
 
@@ -138,14 +158,15 @@ def greedy_batch(q: int, mean: np.ndarray, std: np.ndarray, front: np.ndarray,
     After each pick its predicted mean joins the front as if observed (the "Kriging believer"
     of Ginsbourger et al. 2010), so the next pick improves on a different part of the front.
     When no candidate is expected to improve, the pick is the likely-feasible candidate
-    closest to the front (smallest additive epsilon).
+    closest to the front (smallest additive epsilon). ``ehvi``: the candidates' exact EHVI
+    against ``front`` where the caller has it (spares the first pick computing it again);
+    ``floor``: see :func:`improvement_boxes`.
     """
     chosen: list[int] = []
     for _ in range(min(q, len(mean))):
-        if z is None:
-            ehvi = expected_hv_improvement(mean, std, front, ref)
-        else:
-            ehvi = mc_expected_hv_improvement(mean, std, z, front, ref)
+        if ehvi is None or chosen:
+            ehvi = (expected_hv_improvement(mean, std, front, ref, floor) if z is None
+                    else mc_expected_hv_improvement(mean, std, z, front, ref, floor))
         score = ehvi * feasible
         score[chosen] = -np.inf
         if score.max() <= 0:

@@ -3,12 +3,16 @@
 Each ``ask`` after the initial random design refits a surrogate (``gp`` by default, a Gaussian
 process per objective; ``xgboost`` and ``lightgbm`` are the MoENAS-style tree ensembles; any
 registered one by name) on the encodings of the evaluated genomes, generates candidates
-(fresh samples, mutants and children of the current Pareto members), refines them by a short
-local search of the acquisition (mutants of the best-scoring ones, ``refine_rounds`` times),
-and proposes those with the highest expected hypervolume improvement over the feasible Pareto
-front, times the probability of feasibility once some results were infeasible. EHVI is exact:
-closed form under the surrogate's independent normal predictions. MoENAS: Mecharbat et al.,
-2025, arXiv 2502.07422 (an XGBoost surrogate per objective and expected hypervolume improvement).
+(fresh samples, mutants and children of the current Pareto members), searches the acquisition
+locally (on integer genomes, a coordinate ascent from Pareto members within a few genes of
+them; elsewhere mutants of the best-scoring candidates), and proposes those with the highest
+expected hypervolume improvement over the feasible Pareto front, times the probability of
+feasibility once some results were infeasible. EHVI is exact: closed form under the
+surrogate's independent normal predictions. An objective's declared ``best`` value (1 for an
+accuracy, 0 for an error) bounds the improvement: a prediction beyond it counts as reaching
+it, so the surrogate's uncertainty around a hard bound that the front already touches earns
+nothing. MoENAS: Mecharbat et al., 2025, arXiv 2502.07422 (an XGBoost surrogate per objective
+and expected hypervolume improvement).
 
 Every ``surrogate_report_every`` observations, the refit is followed by a k-fold
 cross-validation of the same surrogate on the same data (``nasplat.surrogate_quality``); the
@@ -17,8 +21,8 @@ engine stores the reports and ``nasplat surrogate STUDY`` shows them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,11 +31,13 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from nasplat import hookimpl
 from nasplat import registry as plugin_registry
 from nasplat.config import validate_options
+from nasplat.errors import ConfigError
 from nasplat.objective import ObjectiveSpec, to_minimise
 from nasplat.plugins.strategies._acquisition import (expected_hv_improvement, greedy_batch,
-                                                      nondominated, probability_feasible,
-                                                      reference_point)
-from nasplat.space import Genome, SearchSpace
+                                                      improvement_boxes, nondominated,
+                                                      probability_feasible, reference_point)
+from nasplat.plugins.strategies._ascent import coordinate_ascent
+from nasplat.space import Genome, SearchSpace, has_capability
 from nasplat.strategy import TrialResult, rng_state, set_rng_state
 from nasplat.surrogate import Surrogate
 from nasplat.surrogate_quality import SurrogateReport, cross_validate
@@ -70,12 +76,32 @@ class BayesianOptimisation:
         """Candidates crossed over from pairs of Pareto members per ask."""
         parents: int = Field(default=8, ge=1)
         """At least this many parents: the front, topped up from the next fronts."""
+        local_search: Literal["auto", "coordinate", "mutants"] = "auto"
+        """How the acquisition is refined after scoring the candidates. ``coordinate``: climb
+        it one gene at a time from Pareto members, every value of a gene at once (Optuna's GP
+        sampler's search; needs ``int_bounds()``); ``mutants``: score mutants of the best
+        candidates, ``refine_rounds`` times. ``auto``: ``coordinate`` where the space has
+        ``int_bounds()``, else ``mutants``."""
+        climbs: int = Field(default=10, ge=1)
+        """Coordinate search: climbs, each from a Pareto member (a random subset where the
+        front has more)."""
+        climb_radius: int | None = Field(default=2, ge=1)
+        """Coordinate search: genes a climb may change from its start (None: any). Far from
+        the data a surrogate's uncertainty is largest at the corners of the integer box, where
+        an unbounded climb ends; near the front it is informed."""
+        sweeps: int = Field(default=4, ge=0)
+        """Coordinate search: sweeps over the genes at most (a climb stops after a sweep
+        without a move)."""
+        sweep_genes: int = Field(default=64, ge=1)
+        """Coordinate search: genes visited per sweep (a random subset where there are more)."""
+        sweep_values: int = Field(default=64, ge=2)
+        """Coordinate search: values tried per visited gene (likewise)."""
         refine_rounds: int = Field(default=2, ge=0)
-        """Rounds of local search of the acquisition: mutants of the best candidates so far."""
+        """Mutant search: rounds of mutants of the best candidates so far."""
         refine_top: int = Field(default=8, ge=1)
-        """Candidates mutated per refinement round (the highest EHVI x P(feasible))."""
+        """Mutant search: candidates mutated per round (the highest EHVI x P(feasible))."""
         refine_mutants: int = Field(default=20, ge=1)
-        """Mutants of each of them per round."""
+        """Mutant search: mutants of each of them per round."""
         mc_samples: int = Field(default=0, ge=0)
         """0: exact EHVI (closed form over a box decomposition); more: a Monte Carlo estimate
         from this many draws of the predictive distribution per candidate."""
@@ -91,6 +117,10 @@ class BayesianOptimisation:
         self.space = space
         self.names = [o.name for o in objectives]
         self.directions = [o.direction for o in objectives]
+        # known best values in minimisation form; -inf where an objective declares none
+        bests = [getattr(o, "best", None) for o in objectives]
+        self.best = np.array([-np.inf if b is None else to_minimise([b], [o.direction])[0]
+                              for b, o in zip(bests, objectives, strict=True)])
         self.options = self.Options(**options)
         self.rng = np.random.default_rng(seed)
         self.surrogate = self.options.surrogate or (
@@ -102,6 +132,11 @@ class BayesianOptimisation:
             validate_options(model, self.options.surrogate_options,
                              "strategy.options.surrogate_options")
         self._new_surrogate(0)  # a missing library fails now, with its pip line
+        if self.options.local_search == "coordinate" and not has_capability(space, "int_bounds"):
+            raise ConfigError(
+                f"strategy 'bo': local_search 'coordinate' needs a space with int_bounds(); "
+                f"space '{space.name}' (genome kind '{space.kind}') has none. Use "
+                f"local_search 'mutants' or 'auto'")
         self._told = 0
         self._reported = 0  # observations with values at the last surrogate report
         self._reports: list[SurrogateReport] = []  # made since the engine last collected
@@ -208,6 +243,16 @@ class BayesianOptimisation:
                 out.append(genome)
         return out
 
+    def _front(self) -> list[Genome]:
+        """The feasible Pareto members (none before a feasible result)."""
+        feasible = [i for i, o in enumerate(self._observations)
+                    if o["violation"] == 0 and o["values"] is not None]
+        if not feasible:
+            return []
+        F = np.array([self._observations[i]["values"] for i in feasible])
+        front = NonDominatedSorting().do(F, only_non_dominated_front=True)
+        return [self._genomes[feasible[i]] for i in sorted(int(i) for i in front)]
+
     def _parents(self) -> list[Genome]:
         """The feasible Pareto members, topped up from the next fronts to ``parents``; with no
         feasible result yet, the least violating genomes."""
@@ -306,17 +351,77 @@ class BayesianOptimisation:
                         else self._feasible(feasibility, X))
             return (mean - low) / scale, std / scale, feasible
 
-        mean, std, feasible = predict(candidates)
-        for _ in range(self.options.refine_rounds):
-            score = expected_hv_improvement(mean, std, front_n, np.ones(m)) * feasible
-            moves = self._local_moves(candidates, score)
-            if not moves:
-                break
-            more = predict(moves)
+        # a declared best value bounds the improvement (never above the observed best)
+        floor = np.minimum((self.best - low) / scale, 0.0)
+        boxes = improvement_boxes(front_n, np.ones(m), floor)
+        scored: list[tuple[np.ndarray, ...]] = []  # mean, std, P(feasible), EHVI per part
+
+        def acquire(genomes: list[tuple[Genome, str]]) -> np.ndarray:
+            mean, std, feasible = predict(genomes)
+            ehvi = expected_hv_improvement(mean, std, front_n, np.ones(m), boxes=boxes)
+            scored.append((mean, std, feasible, ehvi))
+            return ehvi * feasible
+
+        def add(moves: list[tuple[Genome, str]]) -> np.ndarray:
+            """Append ``moves`` to the candidates; their acquisition."""
             candidates.extend(moves)
-            mean, std, feasible = (np.concatenate([a, b]) for a, b in
-                                   zip((mean, std, feasible), more, strict=True))
-        return greedy_batch(n, mean, std, front_n, np.ones(m), feasible, z)
+            return acquire(moves)
+
+        score = acquire(candidates)
+        if self._coordinate_search():
+            self._climb(candidates, score, add)
+        else:
+            for _ in range(self.options.refine_rounds):
+                moves = self._local_moves(candidates, score)
+                if not moves:
+                    break
+                score = np.concatenate([score, add(moves)])
+        mean, std, feasible, ehvi = (np.concatenate(parts) for parts in zip(*scored, strict=True))
+        return greedy_batch(n, mean, std, front_n, np.ones(m), feasible, z,
+                            ehvi=None if z is not None else ehvi, floor=floor)
+
+    def _coordinate_search(self) -> bool:
+        mode = self.options.local_search
+        if mode == "auto":
+            return has_capability(self.space, "int_bounds")
+        return mode == "coordinate"
+
+    def _climb(self, candidates: list[tuple[Genome, str]], acquisition: np.ndarray,
+               add: Callable[[list[tuple[Genome, str]]], np.ndarray]) -> None:
+        """Coordinate ascent of the acquisition from Pareto members; every unseen genome it
+        tries is scored once, through ``add`` unless it is one of the ``candidates`` (scored
+        ``acquisition``); seen genomes score -inf: they cannot be proposed."""
+        space, o = self.space, self.options
+        scores = {digest: float(a) for (_, digest), a in zip(candidates, acquisition, strict=True)}
+
+        hashes: dict[tuple[int, ...], str] = {}  # a climb meets the same genomes again
+
+        def digest_of(genome: list[int]) -> str:
+            key = tuple(genome)
+            if key not in hashes:
+                hashes[key] = space.genome_hash(genome)
+            return hashes[key]
+
+        def score(genomes: list[list[int]]) -> np.ndarray:
+            digests = [digest_of(g) for g in genomes]
+            new: dict[str, Genome] = {}
+            for genome, digest in zip(genomes, digests, strict=True):
+                if digest not in scores and digest not in self._seen_set:
+                    new.setdefault(digest, genome)
+            if new:
+                moves = [(g, d) for d, g in new.items()]
+                for (_, digest), value in zip(moves, add(moves), strict=True):
+                    scores[digest] = float(value)
+            return np.array([scores.get(d, -np.inf) for d in digests])
+
+        starts = self._front() or self._parents()
+        if len(starts) > o.climbs:
+            starts = [starts[int(i)] for i in
+                      np.sort(self.rng.choice(len(starts), o.climbs, replace=False))]
+        repair = getattr(space, "repair", None) if has_capability(space, "repair") else None
+        coordinate_ascent([list(g) for g in starts], space.int_bounds(),  # type: ignore[attr-defined]
+                          score, self.rng, sweeps=o.sweeps, genes=o.sweep_genes,
+                          values=o.sweep_values, radius=o.climb_radius, repair=repair)
 
     def _encode(self, candidates: list[tuple[Genome, str]]) -> np.ndarray:
         return np.stack([np.asarray(self.space.encode(g), dtype=float) for g, _ in candidates])

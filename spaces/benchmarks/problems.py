@@ -119,7 +119,13 @@ class IntGridProblem(SearchSpace):
 
     def objectives(self) -> list[MetricObjective]:
         """Every ``f_i``, minimised (as pymoo defines them)."""
-        return [MetricObjective(name, "min") for name in self.default_objectives]
+        return [MetricObjective(name, "min", best=self.lowest(i))
+                for i, name in enumerate(self.default_objectives)]
+
+    def lowest(self, i: int) -> float | None:
+        """The lowest value objective ``i`` can take (its declared ``best``), where the problem
+        bounds it: every objective of ZDT1, ZDT2 and DTLZ2 is non-negative."""
+        return 0.0
 
     def describe(self) -> str:
         """The docstring plus the grid actually used."""
@@ -153,6 +159,10 @@ class ZDT3Int(IntGridProblem):
     """ZDT3 on an integer grid: disconnected two-objective front (Zitzler, Deb & Thiele 2000)."""
 
     name = "zdt3_int"
+
+    def lowest(self, i: int) -> float | None:
+        """f1 is x1 >= 0; f2 has no simple bound (it goes below 0)."""
+        return 0.0 if i == 0 else None
 
     @staticmethod
     def _make_problem(**kwargs: Any) -> Any:

@@ -158,7 +158,7 @@ class DensePruneSpace(SearchSpace):
 
     def objectives(self) -> list[MetricObjective]:
         """``active``: the share of kept features, to minimise; cheap."""
-        return [MetricObjective("active", "min", cheap=True)]
+        return [MetricObjective("active", "min", cheap=True, best=0.0)]
 
     # --- the model and its evaluation --------------------------------------------------------
 
