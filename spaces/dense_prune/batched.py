@@ -149,7 +149,7 @@ class _Step:
         torch.ops.aten.threshold_backward.grad_input(grad_hidden, hidden, 0,
                                                      grad_input=grad_hidden)
         _product(torch.bmm, g_w1, inputs, grad_hidden.transpose(1, 2))
-        g_b1.copy_(grad_hidden.sum(dim=2))
+        torch.sum(grad_hidden, dim=2, out=g_b1)
         return losses
 
 
@@ -294,8 +294,10 @@ def head_logits(heads: BatchedHeads, columns: torch.Tensor, batch_size: int | No
     ``precision`` as the trainer's (bf16: the products in bfloat16, logits returned as fp32)."""
     heads.eval()
     device = heads.w1.device
-    # a slice's gathered inputs (K · width, slice), about 4 MB, in one buffer for every slice
-    size = batch_size or max(64, 2**20 // heads.index.numel())
+    # a slice's gathered inputs (K · width, slice) in one buffer for every slice: about 16 MB,
+    # at most 4096 samples (measured on 2 cores, 10k samples: 32 heads of ~290 features 1.3x
+    # faster in slices of 450 than of 112, one head fastest in slices of 4096)
+    size = batch_size or min(4096, max(64, 2**22 // heads.index.numel()))
     buffer = torch.empty(heads.index.numel() * size, device=device)
     out = []
     with torch.inference_mode(), autocast(device, precision):  # type: ignore[arg-type]
@@ -314,4 +316,6 @@ def odin_temperature_scores(logits: torch.Tensor, temperature: float, dim: int =
     Liang, Li & Srikant (ICLR 2018), eq. (1); on cached features the perturbation, which needs
     the gradient through the backbone, is left out (``odin = "full"`` adds it).
     """
-    return (logits / temperature).softmax(dim=dim).amax(dim=dim)
+    # the largest log-probability, exponentiated: amax is a fast reduction over a few classes
+    # in any layout, where max (values and indices) over a non-last dimension is not
+    return (logits / temperature).log_softmax(dim=dim).amax(dim=dim).exp_()

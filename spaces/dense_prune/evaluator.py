@@ -243,12 +243,15 @@ def _split_outputs(logits: torch.Tensor, labels: torch.Tensor, temperature: floa
     """Every head's outputs on one split from class-major logits ``(K, C, N)``: softmax over
     classes in this layout is one fast pass for all heads, where ``(N, C)`` rows are slow."""
     labelled = labels != NO_LABEL
+    log_p = logits.log_softmax(dim=1)  # once, for the losses and the probabilities
     losses = None
     if labelled.any():
-        target = labels[labelled].expand(len(logits), -1)
-        losses = torch.nn.functional.cross_entropy(
-            logits[:, :, labelled], target, reduction="none").mean(dim=1).tolist()
+        target = labels.clamp_min(0).view(1, 1, -1).expand(len(logits), 1, -1)
+        picked = log_p.gather(1, target)[:, 0]  # each sample's log-probability of its label
+        if not labelled.all():
+            picked = picked[:, labelled]
+        losses = (-picked.mean(dim=1)).tolist()
     odin = None if temperature is None else odin_temperature_scores(logits, temperature, dim=1)
     # max(dim=1).indices is argmax (the first of equal maxima) without argmax's slow path
     # over a non-last dimension
-    return _SplitOutputs(labels, logits.max(dim=1).indices, logits.softmax(dim=1), losses, odin)
+    return _SplitOutputs(labels, logits.max(dim=1).indices, log_p.exp_(), losses, odin)
