@@ -26,7 +26,7 @@ def coordinate_ascent(starts: Sequence[Sequence[int]], bounds: Sequence[tuple[in
     Every genome tried goes through ``score``, which is how the caller collects them: the
     climb itself keeps nothing. A sweep visits at most ``genes`` genes (a random subset where
     there are more) and tries at most ``values`` values of each (likewise); ``repair`` makes a
-    changed genome valid before it is scored.
+    changed genome valid before it is scored. Genomes are lists of ints throughout.
     """
     current = [list(map(int, s)) for s in starts]
     if not current:
@@ -55,7 +55,7 @@ def coordinate_ascent(starts: Sequence[Sequence[int]], bounds: Sequence[tuple[in
                         continue
                     genome = current[s].copy()
                     genome[j] = int(v)
-                    tried.append(repair(genome) if repair else genome)
+                    tried.append([int(v) for v in repair(genome)] if repair else genome)
                     owner.append(int(s))
             if not tried:
                 continue

@@ -393,33 +393,41 @@ class BayesianOptimisation:
         ``acquisition``); seen genomes score -inf: they cannot be proposed."""
         space, o = self.space, self.options
         scores = {digest: float(a) for (_, digest), a in zip(candidates, acquisition, strict=True)}
+        starts = self._front() or self._parents()
+        if len(starts) > o.climbs:
+            starts = [starts[int(i)] for i in
+                      np.sort(self.rng.choice(len(starts), o.climbs, replace=False))]
+        template = starts[0]
 
-        hashes: dict[tuple[int, ...], str] = {}  # a climb meets the same genomes again
+        def as_genome(genome: list[int]) -> Genome:
+            """The climb's list of ints in the space's own type (a tuple, an array)."""
+            if isinstance(template, np.ndarray):
+                return np.asarray(genome, dtype=template.dtype)
+            return tuple(genome) if isinstance(template, tuple) else genome
 
-        def digest_of(genome: list[int]) -> str:
-            key = tuple(genome)
-            if key not in hashes:
-                hashes[key] = space.genome_hash(genome)
-            return hashes[key]
+        known: dict[tuple[int, ...], tuple[Genome, str]] = {}  # a climb meets genomes again
 
         def score(genomes: list[list[int]]) -> np.ndarray:
-            digests = [digest_of(g) for g in genomes]
+            digests = []
             new: dict[str, Genome] = {}
-            for genome, digest in zip(genomes, digests, strict=True):
+            for genome in genomes:
+                key = tuple(genome)
+                if key not in known:
+                    converted = as_genome(genome)
+                    known[key] = (converted, space.genome_hash(converted))
+                converted, digest = known[key]
+                digests.append(digest)
                 if digest not in scores and digest not in self._seen_set:
-                    new.setdefault(digest, genome)
+                    new.setdefault(digest, converted)
             if new:
                 moves = [(g, d) for d, g in new.items()]
                 for (_, digest), value in zip(moves, add(moves), strict=True):
                     scores[digest] = float(value)
             return np.array([scores.get(d, -np.inf) for d in digests])
 
-        starts = self._front() or self._parents()
-        if len(starts) > o.climbs:
-            starts = [starts[int(i)] for i in
-                      np.sort(self.rng.choice(len(starts), o.climbs, replace=False))]
         repair = getattr(space, "repair", None) if has_capability(space, "repair") else None
-        coordinate_ascent([list(g) for g in starts], space.int_bounds(),  # type: ignore[attr-defined]
+        coordinate_ascent([[int(v) for v in g] for g in starts],
+                          space.int_bounds(),  # type: ignore[attr-defined]
                           score, self.rng, sweeps=o.sweeps, genes=o.sweep_genes,
                           values=o.sweep_values, radius=o.climb_radius, repair=repair)
 

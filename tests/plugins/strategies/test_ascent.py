@@ -56,3 +56,12 @@ def test_repair_and_caps_on_genes_and_values() -> None:
                       sweeps=1, genes=5, values=10, repair=lambda g: [min(v, 500) for v in g])
     assert len(tried) <= 1 + 5 * 10
     assert max(max(g) for g in tried) <= 500
+
+
+def test_repaired_genomes_of_any_sequence_type_are_climbed_as_lists() -> None:
+    # a space's repair may return its own type (dense_prune's masks are tuples)
+    score, tried = recorder(lambda g: float(sum(g)))
+    coordinate_ascent([[0, 0, 0]], [(0, 1)] * 3, score, np.random.default_rng(0),
+                      repair=lambda g: tuple(g))
+    assert all(isinstance(g, list) for g in tried)
+    assert [1, 1, 1] in tried
