@@ -384,3 +384,21 @@ def test_bounds_keep_zdt2_off_the_tail_below_its_ideal(tmp_path) -> None:
 def test_coordinate_search_needs_int_bounds() -> None:
     with pytest.raises(ConfigError, match="int_bounds"):
         BayesianOptimisation(ToyGeneList(), SPECS, local_search="coordinate")
+
+
+@pytest.mark.parametrize("name", ["zdt1_int", "moe_mobilevit", "dense_prune"])
+def test_proposals_keep_the_genome_type_of_every_bundled_integer_space(name: str) -> None:
+    """The coordinate search climbs lists of ints; dense_prune's masks are tuples."""
+    from nasplat import registry
+
+    space = registry.get().lookup("spaces", name).cls()
+    rng = np.random.default_rng(0)
+    strategy = BayesianOptimisation(space, [ObjectiveSpec("a", "min", 0.0),
+                                            ObjectiveSpec("b", "max", 1.0)], seed=0)
+    genomes = [space.sample(rng) for _ in range(12)]
+    strategy.tell([TrialResult(i, g, "complete", {"a": float(rng.random()),
+                                                  "b": float(rng.random())})
+                   for i, g in enumerate(genomes)])
+    for genome in strategy.ask(3):
+        assert type(genome) is type(genomes[0])
+        space.validate(genome)
