@@ -73,21 +73,30 @@ class _Digits(Dataset):
     std: ClassVar[float]
 
     class Options(BaseModel):
-        """Where the files are, how much of train to hold out, and an optional OoD set."""
+        """Where the files are, how much of train to hold out, and up to two OoD sets."""
 
         model_config = ConfigDict(extra="forbid")
         path: str | None = None
         validation: int = Field(default=5000, ge=1)
         train_limit: int | None = Field(default=None, ge=1)
         ood_path: str | None = None
+        ood2_path: str | None = None
+        """A second OoD set (split ``ood2``), e.g. a covariate shift beside ``ood_path``'s
+        semantic one: the UCI digits in ``../shared/data/ood/uci_digits.npz``."""
 
     def __init__(self, path: str | None = None, validation: int = 5000,
-                 train_limit: int | None = None, ood_path: str | None = None) -> None:
+                 train_limit: int | None = None, ood_path: str | None = None,
+                 ood2_path: str | None = None) -> None:
         self.path = Path(path).expanduser() if path else None
         self.validation, self.train_limit = validation, train_limit
-        self.ood_path = Path(ood_path).expanduser() if ood_path else None
-        if self.ood_path is not None:
-            self.extra_sets = {"ood": f"out-of-distribution images from {self.ood_path}"}
+        self.ood_paths = {split: Path(p).expanduser()
+                          for split, p in (("ood", ood_path), ("ood2", ood2_path)) if p}
+        if "ood2" in self.ood_paths and "ood" not in self.ood_paths:
+            raise ConfigError(f"dataset '{self.name}': ood2_path is the second OoD set; give "
+                              f"the first as ood_path")
+        self.ood_path = self.ood_paths.get("ood")
+        self.extra_sets = {split: f"out-of-distribution images from {p}"
+                           for split, p in self.ood_paths.items()}
         if self.path is not None and not self.path.exists():
             raise ConfigError(f"dataset '{self.name}': path {self.path} does not exist: "
                               f"expected {LAYOUT}")
@@ -97,8 +106,8 @@ class _Digits(Dataset):
         """Train is the first 60000 − ``validation`` images, validation the rest of them."""
         import torch
 
-        if split == "ood" and self.ood_path is not None:
-            images = _ood_images(self.ood_path)
+        if split in self.ood_paths:
+            images = _ood_images(self.ood_paths[split])
             return Split(self._normalise(images), torch.full((len(images),), NO_LABEL))
         if split not in ("train", "validation", "test"):
             raise self.unknown_split(split)
@@ -122,8 +131,8 @@ class _Digits(Dataset):
         train = len(arrays["y_train"]) - self.validation
         sizes = {"train": min(train, self.train_limit or train), "validation": self.validation,
                  "test": len(arrays["y_test"])}
-        if self.ood_path is not None:
-            sizes["ood"] = len(_ood_images(self.ood_path))
+        for split, path in self.ood_paths.items():
+            sizes[split] = len(_ood_images(path))
         return sizes
 
     def _read(self) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ from nasplat.dataset import NO_LABEL, Dataset
 from nasplat.errors import ConfigError, InvalidGenome, TrialFailed
 from nasplat.evaluation import EvaluationRecord, SplitRecord, TrialContext
 from nasplat.problem import instantiate, resolve_objectives
-from nasplat.scores import ODIN_SCORE
+from nasplat.scores import ODIN_SCORE, auroc
 from nasplat.spaces.dense_prune.batched import (
     head_logits, odin_temperature_scores, padded_columns, train_heads)
 from nasplat.spaces.dense_prune.executor import announced
@@ -81,6 +81,10 @@ class DensePruneEvaluator:
         # every split is cheap once features are cached: evaluate all, for ensembles too
         self.splits = tuple(s for s in splits if s != "train")
         self.odin = {s: t for s, (t, _) in needs.odin.items()}
+        # further OoD sets no objective reads (fashion_mnist's ood2, say): their AUROC against
+        # the test split, by temperature scaling, is stored as the metric `<split>_auroc`
+        self.extra_ood = tuple(s for s in self.dataset.extra_sets
+                               if s not in self.odin and "test" in splits)
         self.epsilon = {s: e for s, (_, e) in needs.odin.items()}
         self._features: dict[str, SplitFeatures] | None = None
         self._columns: dict[str, torch.Tensor] = {}
@@ -153,6 +157,7 @@ class DensePruneEvaluator:
         splits = {split: _split_outputs(logits[split].transpose(1, 2), features[split].labels,
                                         temperature.get(split))
                   for split in self.splits}
+        extra = self._extra_auroc(logits)
         out: list[EvaluationRecord | TrialFailed] = []
         for k, candidate in enumerate(batch):
             if k in result.failed:
@@ -160,7 +165,8 @@ class DensePruneEvaluator:
                 continue
             record = EvaluationRecord(metrics={
                 "train_loss": result.losses[k], "epochs": float(result.epochs),
-                "steps": float(result.steps), "heads_at_once": float(len(batch))})
+                "steps": float(result.steps), "heads_at_once": float(len(batch)),
+                **{f"{split}_auroc": values[k] for split, values in extra.items()}})
             for split, outputs in splits.items():
                 split_record = outputs.record(k)
                 if split in self.odin:
@@ -179,6 +185,19 @@ class DensePruneEvaluator:
         for record in out:
             if isinstance(record, EvaluationRecord):
                 record.metrics["train_seconds"] = seconds
+        return out
+
+    def _extra_auroc(self, logits: dict[str, torch.Tensor]) -> dict[str, list[float]]:
+        """Each head's ODIN AUROC (temperature scaling, the test split's temperature) of the
+        test split against every further OoD set."""
+        if not self.extra_ood:
+            return {}
+        temperature = self.odin.get("test", DEFAULT_TEMPERATURE)
+        inside = odin_temperature_scores(logits["test"], temperature).numpy()
+        out = {}
+        for split in self.extra_ood:
+            outside = odin_temperature_scores(logits[split], temperature).numpy()
+            out[split] = [auroc(inside[k], outside[k]) for k in range(len(inside))]
         return out
 
     def _odin(self, split: str, candidate: Candidate, state: dict[str, torch.Tensor]

@@ -50,6 +50,15 @@ def test_npz_file_and_an_ood_set(tmp_path: Path) -> None:
     ood = data.load("ood")
     assert (ood.labels == -1).all()
     assert ood.inputs[0, 0, 0, 0].item() == pytest.approx(-0.2860 / 0.3530)
+    # a second OoD set, as split ood2
+    np.savez(tmp_path / "ood2.npz", x=np.full((3, 28, 28), 255, np.uint8))
+    two = FashionMnist(path=str(tmp_path / "d.npz"), validation=2,
+                       ood_path=str(tmp_path / "ood.npz"), ood2_path=str(tmp_path / "ood2.npz"))
+    assert two.splits() == ("train", "validation", "test", "ood", "ood2")
+    assert two.sizes()["ood2"] == 3 and (two.load("ood2").labels == -1).all()
+    assert two.load("ood2").inputs[0, 0, 0, 0].item() == pytest.approx((1 - 0.2860) / 0.3530)
+    with pytest.raises(ConfigError, match="give the first as ood_path"):
+        FashionMnist(path=str(tmp_path / "d.npz"), ood2_path=str(tmp_path / "ood2.npz"))
 
 
 @pytest.mark.parametrize(("make", "message"), [

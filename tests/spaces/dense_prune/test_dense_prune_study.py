@@ -129,3 +129,23 @@ def test_every_heads_outputs_at_once_are_each_heads_own() -> None:
         np.testing.assert_allclose(outputs.odin[k].numpy(),
                                    (by_sample / 10.0).softmax(dim=1).amax(dim=1).numpy(),
                                    rtol=1e-6)
+
+
+def test_a_second_ood_set_gets_its_auroc_as_a_metric(tmp_path: Path) -> None:
+    """ood2 holds the test images themselves: no score can tell them apart, AUROC 0.5."""
+    rng = np.random.default_rng(0)
+    x_test = rng.integers(0, 256, (40, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "d.npz", x_train=rng.integers(0, 256, (120, 28, 28), dtype=np.uint8),
+             y_train=np.arange(120) % 10, x_test=x_test, y_test=np.arange(40) % 10)
+    np.savez(tmp_path / "ood.npz", x28=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8))
+    np.savez(tmp_path / "ood2.npz", x28=x_test)
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run_study(_config(db, study="s", budget={"trials": 2}, dataset={
+        "name": "fashion_mnist", "options": {
+            "path": str(tmp_path / "d.npz"), "validation": 20,
+            "ood_path": str(tmp_path / "ood.npz"), "ood2_path": str(tmp_path / "ood2.npz")}}))
+    trials = load_study("s", db).trials(["complete"])
+    assert len(trials) == 2
+    for trial in trials:
+        assert trial.metrics["ood2_auroc"] == pytest.approx(0.5)
+        assert 0 <= trial.values["ood_auroc"] <= 1
