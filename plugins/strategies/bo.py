@@ -351,8 +351,7 @@ class BayesianOptimisation:
                         else self._feasible(feasibility, X))
             return (mean - low) / scale, std / scale, feasible
 
-        # a declared best value bounds the improvement (never above the observed best)
-        floor = np.minimum((self.best - low) / scale, 0.0)
+        floor = self._floors(low, scale)
         boxes = improvement_boxes(front_n, np.ones(m), floor)
         scored: list[tuple[np.ndarray, ...]] = []  # mean, std, P(feasible), EHVI per part
 
@@ -379,6 +378,13 @@ class BayesianOptimisation:
         mean, std, feasible, ehvi = (np.concatenate(parts) for parts in zip(*scored, strict=True))
         return greedy_batch(n, mean, std, front_n, np.ones(m), feasible, z,
                             ehvi=None if z is not None else ehvi, floor=floor)
+
+    def _floors(self, low: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Where each objective's improvement stops, in normalised units (the observed best is
+        0): its declared best value; -inf where it declares none, or where a result beat it
+        (the declaration is wrong, and a floor at that result would stop the search from
+        improving on it)."""
+        return np.where(self.best <= low, (self.best - low) / scale, -np.inf)
 
     def _coordinate_search(self) -> bool:
         mode = self.options.local_search

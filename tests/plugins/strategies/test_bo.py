@@ -402,3 +402,12 @@ def test_proposals_keep_the_genome_type_of_every_bundled_integer_space(name: str
     for genome in strategy.ask(3):
         assert type(genome) is type(genomes[0])
         space.validate(genome)
+
+
+def test_a_declared_best_that_a_result_beat_is_ignored() -> None:
+    specs = [ObjectiveSpec("error", "min", best=5.0), ObjectiveSpec("params", "min", best=0.0),
+             ObjectiveSpec("latency", "min")]
+    strategy = BayesianOptimisation(ToyIntVector(), specs, seed=0, **LIGHT)
+    # observed bests 2 (beats the declared 5: ignored), 10 and 3, ranges 4, 20 and 1
+    floors = strategy._floors(np.array([2.0, 10.0, 3.0]), np.array([4.0, 20.0, 1.0]))
+    np.testing.assert_array_equal(floors, [-np.inf, -0.5, -np.inf])
