@@ -1,9 +1,8 @@
 """Coordinate ascent of an acquisition over integer genomes.
 
 The discrete local search of Optuna's GP sampler, vectorised over its starting points: visit the
-genes one at a time (a fresh random order each sweep), try every value of the visited gene at
-once, move to the best one if it scores higher than where the climb stands, and stop a climb
-after a sweep without a move. A whole ask then costs ``sweeps x genes`` calls of the acquisition,
+genes one at a time, in order, try every value of the visited gene at once, move to the best one
+if it scores higher than where the climb stands, and stop a climb after a sweep without a move. A whole ask then costs ``sweeps x genes`` calls of the acquisition,
 each over ``starts x values`` genomes.
 """
 
@@ -25,8 +24,9 @@ def coordinate_ascent(starts: Sequence[Sequence[int]], bounds: Sequence[tuple[in
 
     Every genome tried goes through ``score``, which is how the caller collects them: the
     climb itself keeps nothing. A sweep visits at most ``genes`` genes (a random subset where
-    there are more) and tries at most ``values`` values of each (likewise); ``repair`` makes a
-    changed genome valid before it is scored. Genomes are lists of ints throughout.
+    there are more) and tries at most ``values`` values of each (likewise); a climb changes at
+    most ``radius`` genes of its start (None: any); ``repair`` makes a changed genome valid
+    before it is scored. Genomes are lists of ints throughout.
     """
     current = [list(map(int, s)) for s in starts]
     if not current:
@@ -55,7 +55,7 @@ def coordinate_ascent(starts: Sequence[Sequence[int]], bounds: Sequence[tuple[in
                         continue
                     genome = current[s].copy()
                     genome[j] = int(v)
-                    tried.append([int(v) for v in repair(genome)] if repair else genome)
+                    tried.append([int(x) for x in repair(genome)] if repair else genome)
                     owner.append(int(s))
             if not tried:
                 continue
