@@ -72,7 +72,8 @@ class DensePruneEvaluator:
         self.device = resolve_device(self.trainer.device)
         self.dataset = open_target(space, config)
         splits = self.dataset.splits()
-        needs = needs_of(resolve_objectives(config, space), config.constraints, splits)
+        objectives = resolve_objectives(config, space)
+        needs = needs_of(objectives, config.constraints, splits)
         for split in sorted(needs.splits - set(splits)):
             raise ConfigError(f"an objective needs split '{split}', which dataset "
                               f"'{self.dataset.name}' does not have (it has: "
@@ -83,8 +84,10 @@ class DensePruneEvaluator:
         self.odin = {s: t for s, (t, _) in needs.odin.items()}
         # further OoD sets no objective reads (fashion_mnist's ood2, say): their AUROC against
         # the test split, by temperature scaling, is stored as the metric `<split>_auroc`
-        self.extra_ood = tuple(s for s in self.dataset.extra_sets
-                               if s not in self.odin and "test" in splits)
+        # (unless an objective has that name: ood_auroc reading ood2 leaves ood unscored)
+        names = {o.name for o in objectives}
+        self.extra_ood = tuple(s for s in self.dataset.extra_sets if s not in self.odin
+                               and f"{s}_auroc" not in names and "test" in splits)
         self.epsilon = {s: e for s, (_, e) in needs.odin.items()}
         self._features: dict[str, SplitFeatures] | None = None
         self._columns: dict[str, torch.Tensor] = {}

@@ -149,3 +149,11 @@ def test_a_second_ood_set_gets_its_auroc_as_a_metric(tmp_path: Path) -> None:
     for trial in trials:
         assert trial.metrics["ood2_auroc"] == pytest.approx(0.5)
         assert 0 <= trial.values["ood_auroc"] <= 1
+    # ood_auroc reading ood2 instead: the objective's value, and no metric of ood's by its name
+    run_study(_config(db, study="t", budget={"trials": 1}, dataset={
+        "name": "fashion_mnist", "options": {
+            "path": str(tmp_path / "d.npz"), "validation": 20,
+            "ood_path": str(tmp_path / "ood.npz"), "ood2_path": str(tmp_path / "ood2.npz")}},
+        objectives=["val_accuracy", {"name": "ood_auroc", "options": {"ood_split": "ood2"}}]))
+    (trial,) = load_study("t", db).trials(["complete"])
+    assert trial.values["ood_auroc"] == pytest.approx(0.5) and "ood2_auroc" not in trial.metrics
