@@ -94,7 +94,6 @@ class _Digits(Dataset):
         if "ood2" in self.ood_paths and "ood" not in self.ood_paths:
             raise ConfigError(f"dataset '{self.name}': ood2_path is the second OoD set; give "
                               f"the first as ood_path")
-        self.ood_path = self.ood_paths.get("ood")
         self.extra_sets = {split: f"out-of-distribution images from {p}"
                            for split, p in self.ood_paths.items()}
         if self.path is not None and not self.path.exists():
