@@ -16,10 +16,10 @@ graph, makes a step of one head about 1.5x and of 32 heads about 1.3x faster tha
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -73,9 +73,15 @@ class BatchedHeads(nn.Module):
 
     def class_logits(self, inputs: torch.Tensor) -> torch.Tensor:
         """Logits ``(K, classes, B)`` for gathered inputs ``(K, width, B)``: classes before
-        samples, the layout in which cross-entropy over a few classes is fast."""
-        hidden = torch.baddbmm(self.b1[:, :, None], self.w1.transpose(1, 2), inputs).relu_()
-        return torch.baddbmm(self.b2[:, :, None], self.w2, hidden)
+        samples, the layout in which cross-entropy over a few classes is fast. Inputs in
+        bfloat16 run the first layer's product in bfloat16 and the rest in the weights' dtype,
+        as in training."""
+        if inputs.dtype == self.w1.dtype:
+            hidden = torch.baddbmm(self.b1[:, :, None], self.w1.transpose(1, 2), inputs)
+        else:
+            product = torch.bmm(self.w1.to(inputs.dtype).transpose(1, 2), inputs)
+            hidden = torch.add(product, self.b1[:, :, None])
+        return torch.baddbmm(self.b2[:, :, None], self.w2, hidden.relu_())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Logits ``(K, B, classes)`` of every head for features ``(B, P)``."""
@@ -97,9 +103,13 @@ class _Step:
     Each head's loss is the mean cross-entropy of its batch (with ``label_smoothing`` as
     ``F.cross_entropy``), whose gradient in the logits is ``softmax - target`` over ``B``.
     Every product writes into a buffer made once, and the parameters' ``.grad`` are the
-    gradient buffers, so the optimiser reads them in place. ``dtype`` bfloat16 runs the products
-    in bfloat16 as autocast would (weights cast per step; loss, softmax and gradients handed
-    to the optimiser in fp32).
+    gradient buffers, so the optimiser reads them in place.
+
+    ``dtype`` is the first layer's: its two products (forward and weight gradient) are nearly
+    all of a step's multiply-adds, and in bfloat16 they run on AMX where the CPU has it (the
+    inputs come gathered in ``dtype``). Everything else (bias, ReLU, the output layer, the
+    loss, every gradient the optimiser reads) stays in the weights' dtype: the output layer's
+    products are small, and in bfloat16 each would cost more in conversions than it saves.
     """
 
     def __init__(self, heads: BatchedHeads, size: int, label_smoothing: float,
@@ -107,31 +117,43 @@ class _Step:
         self.heads, self.smoothing, self.dtype = heads, label_smoothing, dtype
         k, width, hidden = heads.w1.shape
         classes = heads.w2.shape[1]
-        device = heads.w1.device
-        self.inputs = torch.empty(k * width, size, device=device, dtype=dtype)
-        self.hidden = torch.empty(k, hidden, size, device=device, dtype=dtype)
-        self.logits = torch.empty(k, classes, size, device=device, dtype=dtype)
-        self.grad_hidden = torch.empty(k, hidden, size, device=device, dtype=dtype)
+        device, full = heads.w1.device, heads.w1.dtype
+
+        def buffer(*shape: int, dtype: torch.dtype = full) -> torch.Tensor:
+            return torch.empty(*shape, device=device, dtype=dtype)
+
+        self.inputs = buffer(k * width, size, dtype=dtype)
+        self.hidden, self.grad_hidden = buffer(k, hidden, size), buffer(k, hidden, size)
+        self.logits = buffer(k, classes, size)
+        self.mixed = dtype != full
+        if self.mixed:  # the first layer's operands and results in dtype
+            self.w1 = buffer(k, width, hidden, dtype=dtype)
+            self.product = buffer(k, hidden, size, dtype=dtype)
+            self.grad_product = buffer(k, hidden, size, dtype=dtype)
+            self.grad_w1 = buffer(k, width, hidden, dtype=dtype)
         self.params = [heads.w1, heads.b1, heads.w2, heads.b2]
         self.index = heads.index.view(-1)  # rows of the columns given to __call__
         for param in self.params:
             param.grad = torch.zeros_like(param)
         # -(1 - ε) at each sample's label: the one-hot part of softmax's gradient
-        self.onehot = torch.full((k, 1, size), label_smoothing - 1.0, device=device,
-                                 dtype=heads.w1.dtype)
+        self.onehot = torch.full((k, 1, size), label_smoothing - 1.0, device=device, dtype=full)
 
     def __call__(self, batch: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Fill every parameter's ``.grad`` for one batch (columns ``(P + 1, B)``); each head's
-        loss ``(K,)``."""
+        """Fill every parameter's ``.grad`` for one batch (columns ``(P + 1, B)`` in the first
+        layer's dtype); each head's loss ``(K,)``."""
         heads, size = self.heads, len(labels)
-        w1, b1, w2, b2 = (p.to(self.dtype) for p in self.params)
+        w1, b1, w2, b2 = self.params
         g_w1, g_b1, g_w2, g_b2 = (p.grad for p in self.params)
         inputs = torch.index_select(batch, 0, self.index, out=self.inputs).view(
             *heads.index.shape, -1)
-        hidden = _product(torch.baddbmm, self.hidden, b1[:, :, None], w1.transpose(1, 2),
-                          inputs).relu_()
-        logits = _product(torch.baddbmm, self.logits, b2[:, :, None], w2, hidden)
-        log_p = torch.log_softmax(logits.to(g_b2.dtype), dim=1)
+        if self.mixed:
+            product = torch.bmm(self.w1.copy_(w1).transpose(1, 2), inputs, out=self.product)
+            hidden = torch.add(product, b1[:, :, None], out=self.hidden).relu_()
+        else:
+            hidden = torch.baddbmm(b1[:, :, None], w1.transpose(1, 2), inputs,
+                                   out=self.hidden).relu_()
+        logits = torch.baddbmm(b2[:, :, None], w2, hidden, out=self.logits)
+        log_p = torch.log_softmax(logits, dim=1)
         target = labels.view(1, 1, -1).expand(len(log_p), 1, -1)
         losses = -log_p.gather(1, target).mean(dim=(1, 2))
         if self.smoothing:
@@ -142,22 +164,18 @@ class _Step:
             grad.sub_(self.smoothing / grad.shape[1])
         grad.div_(size)
         torch.sum(grad, dim=2, out=g_b2)
-        grad = grad.to(self.dtype)
-        _product(torch.bmm, g_w2, grad, hidden.transpose(1, 2))
-        grad_hidden = _product(torch.bmm, self.grad_hidden, w2.transpose(1, 2), grad)
+        torch.bmm(grad, hidden.transpose(1, 2), out=g_w2)
+        grad_hidden = torch.bmm(w2.transpose(1, 2), grad, out=self.grad_hidden)
         # ReLU's backward in place, one pass (a mask from `hidden > 0` would take three)
         torch.ops.aten.threshold_backward.grad_input(grad_hidden, hidden, 0,
                                                      grad_input=grad_hidden)
-        _product(torch.bmm, g_w1, inputs, grad_hidden.transpose(1, 2))
         torch.sum(grad_hidden, dim=2, out=g_b1)
+        if self.mixed:
+            grad_product = self.grad_product.copy_(grad_hidden)
+            g_w1.copy_(torch.bmm(inputs, grad_product.transpose(1, 2), out=self.grad_w1))
+        else:
+            torch.bmm(inputs, grad_hidden.transpose(1, 2), out=g_w1)
         return losses
-
-
-def _product(op: Any, out: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
-    """``op(*args)`` written into ``out`` (without a temporary where the dtypes agree)."""
-    if out.dtype == args[-1].dtype:
-        return op(*args, out=out)
-    return out.copy_(op(*args))
 
 
 def padded_columns(features: torch.Tensor) -> torch.Tensor:
@@ -186,15 +204,16 @@ def train_heads(masks: np.ndarray, seeds: list[int], columns: torch.Tensor,
     """Train one head per row of ``masks``, all at once, on features given as
     :func:`padded_columns` ``(P + 1, N)`` (made once per split, not once per call).
 
-    ``trainer.precision`` is honoured as by the shared trainer: with bf16 the heads' products
-    run in bfloat16 (fp32 weights, optimiser and loss), and the features are gathered as
-    bfloat16, half the bytes. On CPUs with AMX that makes a batched step several times faster;
-    ``auto`` stays fp32 on the CPU.
+    ``trainer.precision`` is honoured as by the shared trainer: with bf16 the first layer's
+    products run in bfloat16 (see :class:`_Step`; fp32 weights, optimiser and loss), on
+    features gathered as bfloat16. On a CPU with AMX (2 cores, 32 heads) that makes a batched
+    step 1.3x faster, and one head's 1.2x slower (a small bfloat16 product costs more to set
+    up than it saves); ``auto`` stays fp32 on the CPU.
     """
     started = time.perf_counter()
     k = len(masks)
     heads = BatchedHeads(torch.as_tensor(np.asarray(masks)), hidden, classes, seeds).to(device)
-    optimizer = _optimizer(heads, trainer, device)
+    optimizer = _Optimizer(heads, trainer, device)
     columns, labels = columns.to(device), labels.to(device)
     n, size = len(labels), min(trainer.batch_size, len(labels))
     per_epoch = max(n // size, 1)
@@ -203,32 +222,37 @@ def train_heads(masks: np.ndarray, seeds: list[int], columns: torch.Tensor,
     result = HeadsResult(heads, [float("nan")] * k)
     first: torch.Tensor | None = None
     heads.train()
-    dtype = torch.bfloat16 if isinstance(autocast(device, trainer.precision),
-                                          torch.autocast) else columns.dtype
+    dtype = first_layer_dtype(device, trainer.precision, heads.w1.dtype)
     step = _Step(heads, size, trainer.label_smoothing, dtype)
     # only the features some head reads are shuffled each epoch: for a few heads, a few of P
     rows, step.index = heads.index.unique(return_inverse=True)
     step.index = step.index.view(-1)
-    columns = (columns if len(rows) == len(columns) else columns.index_select(0, rows)).to(dtype)
+    if len(rows) < len(columns):
+        columns = columns.index_select(0, rows)
     params = step.params
+    # shuffled in fp32, then cast: index_select across columns is ~4x slower in 16 bits
+    columns = columns.float()
+    shuffled, shuffled_labels = torch.empty_like(columns), torch.empty_like(labels)
+    batches = shuffled if dtype == shuffled.dtype else shuffled.to(dtype)
     while result.steps < total:
         result.epochs += 1
         epoch_losses = []
         # shuffled once per epoch: a batch is then a slice, gathered once per step for all heads
         order = torch.randperm(n, generator=generator).to(device)
-        shuffled, shuffled_labels = columns.index_select(1, order), labels[order]
+        torch.index_select(columns, 1, order, out=shuffled)  # into buffers made once
+        torch.index_select(labels, 0, order, out=shuffled_labels)
+        if batches is not shuffled:
+            batches.copy_(shuffled)
         for start in range(0, n - size + 1, size):  # the last partial batch is dropped
             if result.steps == total:
                 break
             lr = trainer.lr * lr_factor(trainer.schedule, result.steps, total)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
             with torch.no_grad():
-                losses = step(shuffled[:, start:start + size],
+                losses = step(batches[:, start:start + size],
                               shuffled_labels[start:start + size])
                 if trainer.grad_clip is not None:
                     _clip_per_head(params, trainer.grad_clip)
-            optimizer.step()
+                optimizer.step(lr)
             epoch_losses.append(losses)
             if first is None:
                 first = losses.clone()
@@ -240,28 +264,66 @@ def train_heads(masks: np.ndarray, seeds: list[int], columns: torch.Tensor,
     return result
 
 
-def _optimizer(heads: BatchedHeads, trainer: TrainerConfig, device: torch.device
-               ) -> torch.optim.Optimizer:
-    """The study's optimiser; AdamW as torch's fused kernel, on the CPU too.
+class _Optimizer:
+    """The study's optimiser over the heads, stepped at a given learning rate.
 
-    The shared trainer's default AdamW on the CPU loops over tensors with about ten passes over
-    each; the fused kernel makes one (12x faster on 1M weights). Same update, other rounding.
+    AdamW calls torch's fused kernel directly, on the CPU too: ``torch.optim.AdamW(fused=True)``
+    runs the same kernel (same update, bit for bit) behind Python that made a quarter of one
+    small head's step (2 cores: 0.39 ms a step with it, 0.30 ms without). Other optimisers
+    (and a torch without the kernel) go through :func:`~nasplat.train.loop.make_optimizer`.
     """
-    if trainer.optimizer == "adamw":
-        try:
-            return torch.optim.AdamW(heads.parameters(), lr=trainer.lr,
-                                     weight_decay=trainer.weight_decay, fused=True)
-        except RuntimeError:  # torch < 2.4 has no fused AdamW on the CPU
-            pass
-    return make_optimizer(heads, trainer, device)
+
+    def __init__(self, heads: BatchedHeads, trainer: TrainerConfig, device: torch.device
+                 ) -> None:
+        self.trainer = trainer
+        self.params = [p for p in heads.parameters() if p.requires_grad]
+        self.fused = trainer.optimizer == "adamw" and _has_fused_adamw(device.type)
+        if self.fused:
+            self.exp_avgs = [torch.zeros_like(p) for p in self.params]
+            self.exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
+            # one count for all: the kernel reads each parameter's, and they move together
+            self.count = torch.zeros((), device=device)
+            self.steps = [self.count] * len(self.params)
+        else:
+            self.optimizer = make_optimizer(heads, trainer, device)
+
+    def step(self, lr: float) -> None:
+        """One update of every head, with their gradients (``.grad``) at learning rate ``lr``."""
+        if not self.fused:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.optimizer.step()
+            return
+        self.count.add_(1)
+        torch._fused_adamw_(self.params, [p.grad for p in self.params], self.exp_avgs,
+                            self.exp_avg_sqs, [], self.steps, lr=lr, beta1=0.9, beta2=0.999,
+                            weight_decay=self.trainer.weight_decay, eps=1e-8, amsgrad=False,
+                            maximize=False)
+
+
+@functools.cache
+def _has_fused_adamw(device_type: str) -> bool:
+    """Whether this torch has the fused AdamW kernel for ``device_type`` (the CPU's came in
+    torch 2.4)."""
+    one = torch.zeros(1, device=device_type)
+    try:
+        torch._fused_adamw_([one], [one.clone()], [one.clone()], [one.clone()], [],
+                            [torch.ones((), device=device_type)], lr=0.0, beta1=0.9, beta2=0.999, weight_decay=0.0,
+                            eps=1e-8, amsgrad=False, maximize=False)
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return False
+    return True
 
 
 def _clip_per_head(params: list[nn.Parameter], max_norm: float) -> None:
     """``clip_grad_norm_`` applied to each head's own parameters (dimension 0: the head), as if
     each head trained alone."""
     grads = [p.grad for p in params if p.grad is not None]
-    norms = torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.dim())))
-                         for g in grads])
+    if len(grads[0]) == 1:  # one head: one call for every gradient's norm
+        norms = torch.stack(torch._foreach_norm(grads)).unsqueeze(1)
+    else:
+        norms = torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.dim())))
+                             for g in grads])
     total = torch.linalg.vector_norm(norms, dim=0)
     if total.device.type == "cpu" and float(total.max()) + 1e-6 <= max_norm:
         return  # no head to clip (most steps): skip a pass over every gradient; on a GPU
@@ -291,21 +353,31 @@ def head_logits(heads: BatchedHeads, columns: torch.Tensor, batch_size: int | No
                 precision: str = "fp32") -> torch.Tensor:
     """Logits ``(K, N, classes)`` of every head on :func:`padded_columns` ``(P + 1, N)``, on the
     CPU: a view of class-major logits, so ``.transpose(1, 2)`` gives ``(K, classes, N)``.
-    ``precision`` as the trainer's (bf16: the products in bfloat16, logits returned as fp32)."""
+    ``precision`` as the trainer's (bf16: the first layer's product in bfloat16, as in
+    training; logits in fp32). Columns already in bfloat16 are read as they are."""
     heads.eval()
     device = heads.w1.device
+    dtype = first_layer_dtype(device, precision, heads.w1.dtype)
     # a slice's gathered inputs (K · width, slice) in one buffer for every slice: about 16 MB,
     # at most 4096 samples (measured on 2 cores, 10k samples: 32 heads of ~290 features 1.3x
     # faster in slices of 450 than of 112, one head fastest in slices of 4096)
     size = batch_size or min(4096, max(64, 2**22 // heads.index.numel()))
-    buffer = torch.empty(heads.index.numel() * size, device=device)
+    buffer = torch.empty(heads.index.numel() * size, device=device, dtype=dtype)
     out = []
-    with torch.inference_mode(), autocast(device, precision):  # type: ignore[arg-type]
+    with torch.inference_mode():
         for start in range(0, columns.shape[1], size):
-            part = columns[:, start:start + size].to(device)
+            part = columns[:, start:start + size].to(device=device, dtype=dtype)
             inputs = buffer[:heads.index.numel() * part.shape[1]].view(-1, part.shape[1])
             out.append(heads.class_logits(heads.gather(part, inputs)).float().cpu())
     return torch.cat(out, dim=2).transpose(1, 2)
+
+
+def first_layer_dtype(device: torch.device, precision: str, full: torch.dtype
+                      ) -> torch.dtype:
+    """The dtype of the heads' first-layer products: bfloat16 where the trainer's precision
+    means autocast (see :func:`~nasplat.train.device.autocast`), else the weights' ``full``."""
+    mixed = isinstance(autocast(device, precision), torch.autocast)  # type: ignore[arg-type]
+    return torch.bfloat16 if mixed else full
 
 
 def odin_temperature_scores(logits: torch.Tensor, temperature: float, dim: int = -1

@@ -16,7 +16,7 @@ from nasplat.evaluation import EvaluationRecord, SplitRecord, TrialContext
 from nasplat.problem import instantiate, resolve_objectives
 from nasplat.scores import ODIN_SCORE, auroc
 from nasplat.spaces.dense_prune.batched import (
-    head_logits, odin_temperature_scores, padded_columns, train_heads)
+    first_layer_dtype, head_logits, odin_temperature_scores, padded_columns, train_heads)
 from nasplat.spaces.dense_prune.executor import announced
 from nasplat.spaces.dense_prune.features import SplitFeatures, cached_features
 from nasplat.train.device import resolve_device
@@ -128,9 +128,15 @@ class DensePruneEvaluator:
         return self._features
 
     def columns(self, split: str) -> torch.Tensor:
-        """The features of ``split`` as the heads take them (:func:`padded_columns`), made once."""
+        """The features of ``split`` as the heads take them (:func:`padded_columns`), made
+        once: fp32 for training (shuffled each epoch), the dtype of the heads' first layer for
+        evaluation."""
         if split not in self._columns:
-            self._columns[split] = padded_columns(self.features()[split].features)
+            columns = padded_columns(self.features()[split].features)
+            if split != "train":
+                columns = columns.to(first_layer_dtype(self.device, self.trainer.precision,
+                                                       columns.dtype))
+            self._columns[split] = columns
         return self._columns[split]
 
     def logits(self, batch: list[Candidate]) -> tuple[dict[str, torch.Tensor], Any]:

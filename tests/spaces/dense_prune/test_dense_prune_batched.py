@@ -7,7 +7,8 @@ import torch
 
 from nasplat.config import TrainerConfig
 from nasplat.spaces.dense_prune.batched import (
-    BatchedHeads, HeadsResult, _check_losses, head_logits, padded_columns, train_heads)
+    BatchedHeads, HeadsResult, _check_losses, _Optimizer, head_logits, padded_columns,
+    train_heads)
 from nasplat.spaces.dense_prune.head import PrunedHead
 from nasplat.train.loop import lr_factor
 
@@ -112,3 +113,30 @@ def test_bf16_precision_is_honoured_and_learns_as_fp32() -> None:
     assert not torch.equal(ends["fp32"][0], ends["bf16"][0])  # bf16 really was used
     torch.testing.assert_close(ends["bf16"][0], ends["fp32"][0], rtol=0.05, atol=0.02)
     assert (ends["bf16"][1] - ends["fp32"][1]).abs().max() <= 0.05
+
+
+def test_the_optimiser_is_torchs_fused_adamw_bit_for_bit() -> None:
+    """The direct call of the fused kernel updates as ``torch.optim.AdamW(fused=True)``."""
+    masks = torch.from_numpy((np.random.default_rng(3).random((3, 9)) < 0.6).astype(np.float32))
+    ours, theirs = (BatchedHeads(masks, 5, 3, [1, 2, 3]) for _ in range(2))
+    trainer = TrainerConfig(lr=3e-2, weight_decay=0.05)
+    optimizer = _Optimizer(ours, trainer, torch.device("cpu"))
+    reference = torch.optim.AdamW(theirs.parameters(), lr=trainer.lr, weight_decay=0.05,
+                                  fused=True)
+    assert optimizer.fused
+    generator = torch.Generator().manual_seed(0)
+    for step in range(6):
+        lr = trainer.lr * lr_factor("cosine", step, 6)
+        for a, b in zip(ours.parameters(), theirs.parameters()):
+            a.grad = torch.randn(a.shape, generator=generator)
+            b.grad = a.grad.clone()
+        optimizer.step(lr)
+        reference.param_groups[0]["lr"] = lr
+        reference.step()
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(a, b)
+    sgd = _Optimizer(ours, TrainerConfig(optimizer="sgd", lr=0.1, weight_decay=0.0), torch.device("cpu"))
+    assert not sgd.fused
+    before = ours.b2.detach().clone()
+    sgd.step(0.1)  # through torch.optim.SGD, at the learning rate given
+    torch.testing.assert_close(ours.b2, before - 0.1 * ours.b2.grad)

@@ -73,3 +73,26 @@ def test_each_head_starts_from_its_own_seed() -> None:
     x = torch.randn(4, 6)
     torch.testing.assert_close(one(x)[0], among(x)[1])
     assert not torch.equal(among.w2[0], among.w2[1])
+
+
+def test_a_bf16_first_layer_gives_nearly_fp32s_gradients() -> None:
+    """dtype bfloat16 rounds the first layer's operands (inputs and weights) to bfloat16;
+    every gradient handed to the optimiser is fp32 and within bfloat16's rounding of fp32's."""
+    masks = torch.ones(2, 40)
+    masks[1, ::3] = 0
+    labels = torch.randint(4, (32,), generator=torch.Generator().manual_seed(0))
+    x = torch.randn(32, 40, generator=torch.Generator().manual_seed(1))
+    grads = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        heads = BatchedHeads(masks, hidden=16, classes=4, seeds=[0, 1])
+        step = _Step(heads, size=32, label_smoothing=0.0, dtype=dtype)
+        with torch.no_grad():
+            losses = step(padded_columns(x).to(dtype), labels)
+        assert losses.dtype == torch.float32
+        assert all(p.grad.dtype == torch.float32 for p in step.params)
+        grads[dtype] = (losses, [p.grad.clone() for p in step.params])
+    (loss32, grads32), (loss16, grads16) = grads[torch.float32], grads[torch.bfloat16]
+    torch.testing.assert_close(loss16, loss32, rtol=1e-2, atol=1e-2)
+    for got, want in zip(grads16, grads32):
+        assert not torch.equal(got, want)
+        torch.testing.assert_close(got, want, rtol=0.05, atol=2e-3)
