@@ -55,8 +55,10 @@ def ensemble_command(study: str, out_dir: str | None, storage: str) -> None:
     temperature = evaluator.odin.get("test", 1000.0)
     val = [t.metrics.get("val_accuracy", float("nan")) for t in front]
     area = [t.metrics.get("ood_auroc", float("nan")) for t in front]
+    further = {split: logits[split] for split in evaluator.extra_ood}  # ood2 ...
     results = ensemble.evaluate_groups(ensemble.groups(numbers, val, area), numbers,
-                                       logits["test"], logits["ood"], labels, temperature)
+                                       logits["test"], logits["ood"], labels, temperature,
+                                       further)
     folder = Path(out_dir or f"{study}-ensembles").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     summary = folder / "ensembles.json"
@@ -67,11 +69,13 @@ def ensemble_command(study: str, out_dir: str | None, storage: str) -> None:
     name = store_results(handle, results, temperature, {"json": str(summary),
                                                          "plot": str(figure)})
     click.echo(f"{'ensemble':<14}{'members':>8}{'accuracy':>10}{'best':>8}{'AUROC':>8}"
-               f"{'best':>8}  beats both")
+               f"{'best':>8}  beats both" + "".join(f"{s + ' AUROC':>13}{'best':>8}"
+                                                    for s in further))
     for r in results:
         click.echo(f"{r.group:<14}{len(r.members):>8}{r.accuracy:>10.4f}"
                    f"{r.best_member_accuracy:>8.4f}{r.auroc:>8.4f}{r.best_member_auroc:>8.4f}"
-                   f"  {'yes' if r.beats_best_member else 'no'}")
+                   f"  {'yes' if r.beats_best_member else 'no':<10}"
+                   + "".join(f"{a:>13.4f}{b:>8.4f}" for a, b in r.further.values()))
     click.echo(f"stored as study '{name}'; {summary}, {figure}", file=sys.stderr)
 
 

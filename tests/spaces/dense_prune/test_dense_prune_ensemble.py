@@ -67,3 +67,26 @@ def test_quantile_groups_and_best_members() -> None:
     single = by_group["accuracy_q75"]  # one member: the ensemble is that member
     assert (single.accuracy, single.auroc) == alone[1]
     assert not single.beats_best_member
+
+
+def test_a_further_ood_set_is_scored_for_every_ensemble_and_member() -> None:
+    numbers = [1, 2, 3]
+    generator = torch.Generator().manual_seed(1)
+    inside = torch.randn(3, 30, 4, generator=generator)
+    outside = torch.randn(3, 12, 4, generator=generator) * 0.3  # flatter: easier to tell apart
+    labels = torch.randint(0, 4, (30,), generator=generator)
+    groups = ensemble.groups(numbers, [0.5, 0.7, 0.6], [0.8, 0.6, 0.7])
+    further = {"ood2": outside, "itself": inside}
+    results = ensemble.evaluate_groups(groups, numbers, inside, outside, labels, 2.0, further)
+    for r in results:
+        rows = [numbers.index(n) for n in r.members]
+        area, best = r.further["ood2"]
+        assert area == ensemble.ood_auroc(inside[rows], outside[rows], 2.0) == r.auroc
+        assert best == max(ensemble.ood_auroc(inside[i:i + 1], outside[i:i + 1], 2.0)
+                           for i in rows) == r.best_member_auroc
+        assert r.further["itself"] == (0.5, 0.5)  # the test set against itself: chance
+        flat = r.as_dict()
+        assert (flat["ood2_auroc"], flat["best_member_ood2_auroc"]) == (area, best)
+        assert "further" not in flat
+    assert all(r.further == {} for r in ensemble.evaluate_groups(
+        groups, numbers, inside, outside, labels, 2.0))

@@ -131,8 +131,9 @@ def test_every_heads_outputs_at_once_are_each_heads_own() -> None:
                                    rtol=1e-6)
 
 
-def test_a_second_ood_set_gets_its_auroc_as_a_metric(tmp_path: Path) -> None:
-    """ood2 holds the test images themselves: no score can tell them apart, AUROC 0.5."""
+def test_a_second_ood_set_gets_its_auroc_as_a_metric(tmp_path: Path, runner) -> None:
+    """ood2 holds the test images themselves: no score can tell them apart, AUROC 0.5, for
+    every head and every ensemble."""
     rng = np.random.default_rng(0)
     x_test = rng.integers(0, 256, (40, 28, 28), dtype=np.uint8)
     np.savez(tmp_path / "d.npz", x_train=rng.integers(0, 256, (120, 28, 28), dtype=np.uint8),
@@ -149,6 +150,14 @@ def test_a_second_ood_set_gets_its_auroc_as_a_metric(tmp_path: Path) -> None:
     for trial in trials:
         assert trial.metrics["ood2_auroc"] == pytest.approx(0.5)
         assert 0 <= trial.values["ood_auroc"] <= 1
+    out = tmp_path / "ens"
+    result = runner.invoke(cli, ["ensemble", "s", "--storage", db, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "ood2 AUROC" in result.output
+    for stored in json.loads((out / "ensembles.json").read_text())["ensembles"]:
+        assert stored["ood2_auroc"] == stored["best_member_ood2_auroc"] == pytest.approx(0.5)
+    assert all(t.metrics["ood2_auroc"] == pytest.approx(0.5)
+               for t in load_study("s.ensembles", db).trials())
     # ood_auroc reading ood2 instead: the objective's value, and no metric of ood's by its name
     run_study(_config(db, study="t", budget={"trials": 1}, dataset={
         "name": "fashion_mnist", "options": {
