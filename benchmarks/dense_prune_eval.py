@@ -16,6 +16,7 @@ work on a shared CPU falls on all three alike), and the medians are compared. Ta
 cached ≥ 50× faster than uncached, batched ≥ 5× faster per candidate than one by one, on CPU.
 
     python benchmarks/dense_prune_eval.py                 # synthetic_glyphs, 1 torch thread
+    python benchmarks/dense_prune_eval.py --threads 2 --precision fp32 bf16
     python benchmarks/dense_prune_eval.py --fashion-mnist ../shared/data/fashion_mnist
 """
 
@@ -34,6 +35,8 @@ import nasplat.spaces.dense_prune.plugin as plugin
 from nasplat import registry
 from nasplat.config import validate_config
 from nasplat.problem import resolve
+from nasplat.scores import ODIN_SCORE
+from nasplat.scores import auroc as auroc_of
 from nasplat.spaces.dense_prune.evaluator import Candidate, DensePruneEvaluator
 from nasplat.spaces.dense_prune.head import PrunedHead
 from nasplat.train import TensorBatches, evaluate_split, fit, seed_everything
@@ -95,62 +98,89 @@ def main() -> None:
                         "test as OoD from --ood (default: synthetic_glyphs)")
     parser.add_argument("--ood", default=None, help="OoD folder or .npz for --fashion-mnist")
     parser.add_argument("--train-limit", type=int, default=None)
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-                        help="trainer.precision for every path (auto: fp32 on the CPU; bf16 "
-                             "uses AMX where the CPU has it)")
+    parser.add_argument("--precision", nargs="+", choices=["auto", "fp32", "bf16"],
+                        default=["auto"], help="trainer.precision for every path; several are "
+                        "timed in the same rounds (auto: fp32 on the CPU; bf16 uses AMX where "
+                        "the CPU has it)")
     args = parser.parse_args()
     clock = CLOCKS[args.clock]
     torch.set_num_threads(args.threads)
     if "dense_prune" not in registry.get().info:
         registry.get().add(plugin, "dense_prune")
-    config: dict = {"space": "dense_prune", "seed": 0,
-                    "trainer": {"precision": args.precision}}
-    if args.fashion_mnist:
-        config["dataset"] = {"name": "fashion_mnist", "options": {
-            "path": args.fashion_mnist, "ood_path": args.ood, "train_limit": args.train_limit}}
-    study = validate_config(config)
-    evaluator = DensePruneEvaluator(resolve(study).space, study)
+    evaluators = {precision: evaluator_for(args, precision) for precision in args.precision}
+    evaluator = next(iter(evaluators.values()))
     space = evaluator.space
     space.backbone()  # pre-trained (once, then cached) before any timing
     started = time.perf_counter()
-    for split in ("train", *evaluator.splits):  # features, and the layout the heads read
-        evaluator.columns(split)
+    for each in evaluators.values():  # features, and the layout the heads read
+        for split in ("train", *each.splits):
+            each.columns(split)
     features_seconds = time.perf_counter() - started
     rng = np.random.default_rng(0)
     candidates = [Candidate(space.sample(rng), seed) for seed in range(args.heads)]
 
-    rounds: dict[str, list[float]] = {"uncached": [], "one by one": [], "batched": []}
+    rounds = {p: {"uncached": [], "one by one": [], "batched": []} for p in evaluators}
+    records: dict[str, list] = {}
     for _ in range(args.repeat):
-        rounds["uncached"].append(float(np.mean(
-            [uncached(evaluator, c, clock) for c in candidates[:args.uncached]])))
-        started = clock()
-        for c in candidates:
-            evaluator.evaluate_many([c])
-        rounds["one by one"].append((clock() - started) / len(candidates))
-        started = clock()
-        records = evaluator.evaluate_many(candidates)
-        rounds["batched"].append((clock() - started) / len(candidates))
-    per_uncached, one_by_one, batched = (statistics.median(rounds[name]) for name in rounds)
+        for precision, each in evaluators.items():
+            times = rounds[precision]
+            times["uncached"].append(float(np.mean(
+                [uncached(each, c, clock) for c in candidates[:args.uncached]])))
+            started = clock()
+            for c in candidates:
+                each.evaluate_many([c])
+            times["one by one"].append((clock() - started) / len(candidates))
+            started = clock()
+            records[precision] = each.evaluate_many(candidates)
+            times["batched"].append((clock() - started) / len(candidates))
 
-    def spread(name: str) -> str:
-        return f"(median of {args.repeat}; {min(rounds[name]):.3f} to {max(rounds[name]):.3f})"
-
+    trainer = evaluator.trainer
     print(f"dataset {evaluator.dataset.name}, {len(evaluator.features()['train'].labels)} "
           f"training samples, P = {space.features}, hidden {space.hidden}, "
-          f"{study.trainer.epochs} epochs, batch {study.trainer.batch_size}, "
-          f"{args.threads} torch threads, {args.clock} clock, precision {args.precision}")
-    print(f"features of every split, once: {features_seconds:8.2f} s "
+          f"{trainer.epochs} epochs, batch {trainer.batch_size}, {args.threads} torch threads, "
+          f"{args.clock} clock; medians of {args.repeat} rounds (min to max)")
+    print(f"features of every split, once: {features_seconds:.2f} s "
           f"(read from the cache after the first run; laid out for the heads)")
-    print(f"uncached (through the backbone): {per_uncached:8.3f} s per candidate "
-          f"{spread('uncached')}, {args.uncached} timed per round")
-    print(f"cached, one by one:              {one_by_one:8.3f} s per candidate "
-          f"{spread('one by one')}")
-    print(f"cached, batched K={args.heads:<3}:          {batched:8.3f} s per candidate "
-          f"{spread('batched')}")
-    print(f"cached vs uncached:  {per_uncached / one_by_one:7.1f}x   (target >= 50x)")
-    print(f"batched vs one by one: {one_by_one / batched:5.1f}x   (target >= 5x)")
-    accuracy = [r.metrics["val_accuracy"] for r in records if hasattr(r, "metrics")]
-    print(f"validation accuracy of the {len(accuracy)} heads: {np.mean(accuracy):.3f} mean")
+    for precision, times in rounds.items():
+        report(precision, times, records[precision], args)
+
+
+def evaluator_for(args: argparse.Namespace, precision: str) -> DensePruneEvaluator:
+    """The dense_prune evaluator of the benchmark's study, in ``precision``."""
+    config: dict = {"space": "dense_prune", "seed": 0, "trainer": {"precision": precision}}
+    if args.fashion_mnist:
+        config["dataset"] = {"name": "fashion_mnist", "options": {
+            "path": args.fashion_mnist, "ood_path": args.ood, "train_limit": args.train_limit}}
+    study = validate_config(config)
+    return DensePruneEvaluator(resolve(study).space, study)
+
+
+def report(precision: str, times: dict[str, list[float]], records: list,
+           args: argparse.Namespace) -> None:
+    """One precision's times per candidate, the two ratios and the heads' quality."""
+    per_uncached, one_by_one, batched = (statistics.median(t) for t in times.values())
+
+    def line(name: str, label: str) -> str:
+        values = times[name]
+        return (f"  {label:<32}{statistics.median(values) * 1e3:9.1f} ms per candidate "
+                f"({min(values) * 1e3:.1f} to {max(values) * 1e3:.1f})")
+
+    print(f"precision {precision}:")
+    print(line("uncached", "uncached (through the backbone):") +
+          f", {args.uncached} timed per round")
+    print(line("one by one", "cached, one by one:"))
+    print(line("batched", f"cached, batched K={args.heads}:"))
+    print(f"  cached vs uncached:    {per_uncached / one_by_one:6.1f}x   (target >= 50x)")
+    print(f"  batched vs one by one: {one_by_one / batched:6.1f}x   (target >= 5x)")
+    print(f"  uncached vs batched:   {per_uncached / batched:6.0f}x   (both targets at once "
+          f"need >= 250x)")
+    done = [r for r in records if hasattr(r, "metrics")]
+    accuracy = np.mean([r.metrics["val_accuracy"] for r in done])
+    auroc = [auroc_of(r.splits["test"].attributes[ODIN_SCORE],
+                      r.splits["ood"].attributes[ODIN_SCORE])
+             for r in done if "ood" in r.splits and ODIN_SCORE in r.splits["ood"].attributes]
+    print(f"  the {len(done)} batched heads: validation accuracy {accuracy:.4f} mean" +
+          (f", OoD AUROC {np.mean(auroc):.4f} mean" if auroc else ""))
 
 
 if __name__ == "__main__":
