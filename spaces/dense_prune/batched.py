@@ -319,11 +319,8 @@ def _clip_per_head(params: list[nn.Parameter], max_norm: float) -> None:
     """``clip_grad_norm_`` applied to each head's own parameters (dimension 0: the head), as if
     each head trained alone."""
     grads = [p.grad for p in params if p.grad is not None]
-    if len(grads[0]) == 1:  # one head: one call for every gradient's norm
-        norms = torch.stack(torch._foreach_norm(grads)).unsqueeze(1)
-    else:
-        norms = torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.dim())))
-                             for g in grads])
+    norms = torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.dim())))
+                         for g in grads])
     total = torch.linalg.vector_norm(norms, dim=0)
     if total.device.type == "cpu" and float(total.max()) + 1e-6 <= max_norm:
         return  # no head to clip (most steps): skip a pass over every gradient; on a GPU
