@@ -2,7 +2,9 @@
 
 Each head is pruned for real: it gathers only the features its mask keeps (padded to the widest
 head with a zero feature), so it costs the multiply-adds of its own links, as its
-:class:`~nasplat.spaces.dense_prune.head.PrunedHead` would alone. Every head sees the same
+:class:`~nasplat.spaces.dense_prune.head.PrunedHead` would alone. The first layer's bias is one
+more input row, a feature that is always 1, so the first layer is a single product (forward and
+gradient alike), without an addition or a sum of its own. Every head sees the same
 batches in the same order (drawn from the study's seed) and starts from weights drawn from its
 own trial's seed. The heads share no parameter, each head's gradient is its own loss's; AdamW
 and the per-head gradient clipping below act element-wise or per head. A head trained among K
@@ -38,7 +40,9 @@ class BatchedHeads(nn.Module):
     and cannot change an output. Heads keep different numbers of features, so each is padded
     to the widest (``width``) with links from a padding feature that is always 0: a zero input
     adds nothing to any output and gives its weight a zero gradient, so padding weights stay 0
-    and never matter. Weights ``(K, width, hidden)`` and ``(K, classes, hidden)``.
+    and never matter. Weights ``w1`` ``(K, width + 1, hidden)``, whose last row is the first
+    layer's bias ``b1`` (the weights of a feature that is always 1, see
+    :func:`padded_columns`), ``w2`` ``(K, classes, hidden)`` and ``b2`` ``(K, classes)``.
     """
 
     def __init__(self, masks: torch.Tensor, hidden: int, classes: int, seeds: list[int]) -> None:
@@ -46,8 +50,9 @@ class BatchedHeads(nn.Module):
         k, p = masks.shape
         kept = [torch.as_tensor(mask).nonzero().flatten() for mask in masks]
         width = max(1, *(len(active) for active in kept))
-        index = torch.full((k, width), p, dtype=torch.long)  # p: the padding feature
-        w1, b1 = torch.zeros(k, width, hidden), torch.empty(k, hidden)
+        index = torch.full((k, width + 1), p, dtype=torch.long)  # p: the padding feature
+        index[:, -1] = p + 1  # the feature that is always 1: the bias's input
+        w1 = torch.zeros(k, width + 1, hidden)
         w2, b2 = torch.empty(k, classes, hidden), torch.empty(k, classes)
         for i, (seed, active) in enumerate(zip(seeds, kept)):
             # nn.Linear's init, fan-in = the head's active inputs; drawn for all P features, so
@@ -56,32 +61,32 @@ class BatchedHeads(nn.Module):
             bound = 1.0 / math.sqrt(max(len(active), 1))
             full = torch.empty(p, hidden).uniform_(-bound, bound, generator=generator)
             index[i, :len(active)], w1[i, :len(active)] = active, full[active]
-            b1[i].uniform_(-bound, bound, generator=generator)
+            w1[i, -1].uniform_(-bound, bound, generator=generator)  # b1
             bound = 1.0 / math.sqrt(hidden)
             w2[i] = torch.empty(hidden, classes).uniform_(-bound, bound, generator=generator).T
             b2[i].uniform_(-bound, bound, generator=generator)
         self.register_buffer("index", index)
         self.register_buffer("kept", torch.tensor([len(active) for active in kept]))
-        self.w1, self.b1 = nn.Parameter(w1), nn.Parameter(b1)
-        self.w2, self.b2 = nn.Parameter(w2), nn.Parameter(b2)
+        self.w1, self.w2, self.b2 = nn.Parameter(w1), nn.Parameter(w2), nn.Parameter(b2)
+
+    @property
+    def b1(self) -> torch.Tensor:
+        """The first layer's bias ``(K, hidden)``: the last row of ``w1``."""
+        return self.w1[:, -1]
 
     def gather(self, padded: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-        """Each head's inputs ``(K, width, B)`` from :func:`padded_columns` ``(P + 1, B)``,
-        written into ``out`` ``(K · width, B)`` when given (no allocation per step)."""
+        """Each head's inputs ``(K, width + 1, B)`` from :func:`padded_columns` ``(P + 2, B)``,
+        written into ``out`` ``(K · (width + 1), B)`` when given (no allocation per step)."""
         inputs = torch.index_select(padded, 0, self.index.view(-1), out=out)
         return inputs.view(*self.index.shape, -1)
 
     def class_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Logits ``(K, classes, B)`` for gathered inputs ``(K, width, B)``: classes before
+        """Logits ``(K, classes, B)`` for gathered inputs ``(K, width + 1, B)``: classes before
         samples, the layout in which cross-entropy over a few classes is fast. Inputs in
         bfloat16 run the first layer's product in bfloat16 and the rest in the weights' dtype,
         as in training."""
-        if inputs.dtype == self.w1.dtype:
-            hidden = torch.baddbmm(self.b1[:, :, None], self.w1.transpose(1, 2), inputs)
-        else:
-            product = torch.bmm(self.w1.to(inputs.dtype).transpose(1, 2), inputs)
-            hidden = torch.add(product, self.b1[:, :, None])
-        return torch.baddbmm(self.b2[:, :, None], self.w2, hidden.relu_())
+        hidden = torch.bmm(self.w1.to(inputs.dtype).transpose(1, 2), inputs)
+        return torch.baddbmm(self.b2[:, :, None], self.w2, hidden.to(self.w2.dtype).relu_())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Logits ``(K, B, classes)`` of every head for features ``(B, P)``."""
@@ -92,14 +97,15 @@ class BatchedHeads(nn.Module):
         kept = int(self.kept[k])
         return {"active": self.index[k, :kept].clone(),
                 "hidden.weight": self.w1[k, :kept].T.detach().clone(),
-                "hidden.bias": self.b1[k].detach().clone(),
+                "hidden.bias": self.w1[k, -1].detach().clone(),
                 "out.weight": self.w2[k].detach().clone(), "out.bias": self.b2[k].detach().clone()}
 
 
 class _Step:
     """One training step of :class:`BatchedHeads` with hand-written gradients.
 
-    Shapes: inputs ``(K, width, B)``, hidden ``(K, hidden, B)``, logits ``(K, classes, B)``.
+    Shapes: inputs ``(K, width + 1, B)`` (the last row 1: the first layer's bias is a row of
+    its weights), hidden ``(K, hidden, B)``, logits ``(K, classes, B)``.
     Each head's loss is the mean cross-entropy of its batch (with ``label_smoothing`` as
     ``F.cross_entropy``), whose gradient in the logits is ``softmax - target`` over ``B``.
     Every product writes into a buffer made once, and the parameters' ``.grad`` are the
@@ -107,9 +113,10 @@ class _Step:
 
     ``dtype`` is the first layer's: its two products (forward and weight gradient) are nearly
     all of a step's multiply-adds, and in bfloat16 they run on AMX where the CPU has it (the
-    inputs come gathered in ``dtype``). Everything else (bias, ReLU, the output layer, the
-    loss, every gradient the optimiser reads) stays in the weights' dtype: the output layer's
-    products are small, and in bfloat16 each would cost more in conversions than it saves.
+    inputs come gathered in ``dtype``; the bias, a row of the weights, is rounded with them, as
+    autocast's ``linear`` has it). Everything else (ReLU, the output layer, the loss, every
+    gradient the optimiser reads) stays in the weights' dtype: the output layer's products are
+    small, and in bfloat16 each would cost more in conversions than it saves.
     """
 
     def __init__(self, heads: BatchedHeads, size: int, label_smoothing: float,
@@ -131,7 +138,7 @@ class _Step:
             self.product = buffer(k, hidden, size, dtype=dtype)
             self.grad_product = buffer(k, hidden, size, dtype=dtype)
             self.grad_w1 = buffer(k, width, hidden, dtype=dtype)
-        self.params = [heads.w1, heads.b1, heads.w2, heads.b2]
+        self.params = [heads.w1, heads.w2, heads.b2]
         self.index = heads.index.view(-1)  # rows of the columns given to __call__
         for param in self.params:
             param.grad = torch.zeros_like(param)
@@ -139,19 +146,18 @@ class _Step:
         self.onehot = torch.full((k, 1, size), label_smoothing - 1.0, device=device, dtype=full)
 
     def __call__(self, batch: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Fill every parameter's ``.grad`` for one batch (columns ``(P + 1, B)`` in the first
+        """Fill every parameter's ``.grad`` for one batch (columns ``(P + 2, B)`` in the first
         layer's dtype); each head's loss ``(K,)``."""
         heads, size = self.heads, len(labels)
-        w1, b1, w2, b2 = self.params
-        g_w1, g_b1, g_w2, g_b2 = (p.grad for p in self.params)
+        w1, w2, b2 = self.params
+        g_w1, g_w2, g_b2 = (p.grad for p in self.params)
         inputs = torch.index_select(batch, 0, self.index, out=self.inputs).view(
             *heads.index.shape, -1)
         if self.mixed:
             product = torch.bmm(self.w1.copy_(w1).transpose(1, 2), inputs, out=self.product)
-            hidden = torch.add(product, b1[:, :, None], out=self.hidden).relu_()
+            hidden = self.hidden.copy_(product).relu_()
         else:
-            hidden = torch.baddbmm(b1[:, :, None], w1.transpose(1, 2), inputs,
-                                   out=self.hidden).relu_()
+            hidden = torch.bmm(w1.transpose(1, 2), inputs, out=self.hidden).relu_()
         logits = torch.baddbmm(b2[:, :, None], w2, hidden, out=self.logits)
         log_p = torch.log_softmax(logits, dim=1)
         target = labels.view(1, 1, -1).expand(len(log_p), 1, -1)
@@ -169,7 +175,7 @@ class _Step:
         # ReLU's backward in place, one pass (a mask from `hidden > 0` would take three)
         torch.ops.aten.threshold_backward.grad_input(grad_hidden, hidden, 0,
                                                      grad_input=grad_hidden)
-        torch.sum(grad_hidden, dim=2, out=g_b1)
+        # the bias's gradient, the sum over the batch, is the last row of the product below
         if self.mixed:
             grad_product = self.grad_product.copy_(grad_hidden)
             g_w1.copy_(torch.bmm(inputs, grad_product.transpose(1, 2), out=self.grad_w1))
@@ -179,9 +185,12 @@ class _Step:
 
 
 def padded_columns(features: torch.Tensor) -> torch.Tensor:
-    """Features ``(N, P)`` as columns ``(P + 1, N)``, row ``P`` the zero padding feature."""
-    out = features.new_zeros(features.shape[1] + 1, features.shape[0])
-    out[:-1] = features.T
+    """Features ``(N, P)`` as columns ``(P + 2, N)``: row ``P`` the padding feature, always 0,
+    and row ``P + 1`` the bias's input, always 1 (see :class:`BatchedHeads`)."""
+    p, n = features.shape[1], features.shape[0]
+    out = features.new_empty(p + 2, n)
+    out[:p] = features.T
+    out[p], out[p + 1] = 0, 1
     return out
 
 
@@ -202,7 +211,7 @@ def train_heads(masks: np.ndarray, seeds: list[int], columns: torch.Tensor,
                 shuffle_seed: int, device: torch.device, steps: int | None = None
                 ) -> HeadsResult:
     """Train one head per row of ``masks``, all at once, on features given as
-    :func:`padded_columns` ``(P + 1, N)`` (made once per split, not once per call).
+    :func:`padded_columns` ``(P + 2, N)`` (made once per split, not once per call).
 
     ``trainer.precision`` is honoured as by the shared trainer: with bf16 the first layer's
     products run in bfloat16 (see :class:`_Step`; fp32 weights, optimiser and loss), on
@@ -348,7 +357,7 @@ def _check_losses(result: HeadsResult, mean: torch.Tensor, first: torch.Tensor,
 
 def head_logits(heads: BatchedHeads, columns: torch.Tensor, batch_size: int | None = None,
                 precision: str = "fp32") -> torch.Tensor:
-    """Logits ``(K, N, classes)`` of every head on :func:`padded_columns` ``(P + 1, N)``, on the
+    """Logits ``(K, N, classes)`` of every head on :func:`padded_columns` ``(P + 2, N)``, on the
     CPU: a view of class-major logits, so ``.transpose(1, 2)`` gives ``(K, classes, N)``.
     ``precision`` as the trainer's (bf16: the first layer's product in bfloat16, as in
     training; logits in fp32). Columns already in bfloat16 are read as they are."""
