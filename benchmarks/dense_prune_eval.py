@@ -4,7 +4,12 @@ Three ways to evaluate a mask, measured in one run on the same candidates and se
 (trainer defaults: 5 epochs, batch 128, AdamW, cosine):
 
 * **uncached**: the head trained through the frozen backbone, every batch's images going
-  through it (nasplat's shared trainer, ``fit`` + ``evaluate_split``, on ``backbone → head``);
+  through it (nasplat's shared trainer, ``fit`` + ``evaluate_split``, on ``backbone → head``).
+  The backbone computes its features as the feature cache does (fp32, outside any autocast),
+  so the heads of both paths learn from the same features and only the caching differs; in
+  bf16 the head's products run in bfloat16 as the trainer's autocast has them. With bf16 the
+  whole model under autocast (backbone in bfloat16 too: other, cheaper features than the
+  cached ones) is timed as well and its ratio printed beside;
 * **cached, one by one**: the dense_prune evaluator on cached features, one head per call
   (what the ``local`` executor does);
 * **cached, batched**: the same evaluator with K = 32 heads trained as one computation (what
@@ -25,6 +30,7 @@ too, since speeding up one head's fixed costs raises the first ratio and lowers 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -39,17 +45,22 @@ from nasplat.config import validate_config
 from nasplat.problem import resolve
 from nasplat.scores import ODIN_SCORE
 from nasplat.scores import auroc as auroc_of
+from nasplat.spaces.dense_prune.batched import first_layer_dtype
 from nasplat.spaces.dense_prune.evaluator import Candidate, DensePruneEvaluator
 from nasplat.spaces.dense_prune.head import PrunedHead
 from nasplat.train import TensorBatches, evaluate_split, fit, seed_everything
 
 
 class FrozenThenHead(nn.Module):
-    """backbone → head, the backbone kept in eval mode (batch norm frozen) while training."""
+    """backbone → head, the backbone kept in eval mode (batch norm frozen) while training.
 
-    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
+    ``as_cached``: the backbone runs in fp32 outside any autocast, as
+    :func:`~nasplat.spaces.dense_prune.features.extract` computes the cached features; else it
+    runs under the trainer's autocast like the head."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module, as_cached: bool = True) -> None:
         super().__init__()
-        self.backbone, self.head = backbone, head
+        self.backbone, self.head, self.as_cached = backbone, head, as_cached
 
     def train(self, mode: bool = True) -> FrozenThenHead:
         super().train(mode)
@@ -57,8 +68,10 @@ class FrozenThenHead(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            features = self.backbone(x)
+        as_trained = contextlib.nullcontext()
+        with torch.no_grad(), (torch.autocast(x.device.type, enabled=False) if self.as_cached
+                               else as_trained):
+            features = self.backbone(x).float()
         return self.head(features)
 
 
@@ -66,13 +79,15 @@ CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time
 
 
 def uncached(evaluator: DensePruneEvaluator, candidate: Candidate,
-             clock: Callable[[], float] = time.perf_counter) -> float:
-    """Seconds to train and evaluate one head through the backbone, as the shared trainer would."""
+             clock: Callable[[], float] = time.perf_counter, as_cached: bool = True) -> float:
+    """Seconds to train and evaluate one head through the backbone, as the shared trainer would
+    (``as_cached``: see :class:`FrozenThenHead`)."""
     space, trainer = evaluator.space, evaluator.trainer
     started = clock()
     generator = seed_everything(candidate.seed)
     model = FrozenThenHead(space.backbone(lambda m: None).module,
-                           PrunedHead(candidate.genome, space.hidden, space.classes))
+                           PrunedHead(candidate.genome, space.hidden, space.classes),
+                           as_cached)
     batches = {s: TensorBatches(evaluator.dataset.load(s), evaluator.device, 2**31)
                for s in ("train", *evaluator.splits)}
     steps = trainer.epochs * batches["train"].steps_per_epoch(trainer.batch_size)
@@ -128,6 +143,10 @@ def main() -> None:
             times = rounds[precision]
             times["uncached"].append(float(np.mean(
                 [uncached(each, c, clock) for c in candidates[:args.uncached]])))
+            if autocasts(each):
+                times.setdefault(AUTOCAST, []).append(float(np.mean(
+                    [uncached(each, c, clock, as_cached=False)
+                     for c in candidates[:args.uncached]])))
             started = clock()
             for c in candidates:
                 each.evaluate_many([c])
@@ -147,6 +166,15 @@ def main() -> None:
         report(precision, times, records[precision], args)
 
 
+AUTOCAST = "uncached, autocast backbone"
+
+
+def autocasts(evaluator: DensePruneEvaluator) -> bool:
+    """Whether the evaluator's precision runs the shared trainer under autocast (bf16)."""
+    return first_layer_dtype(evaluator.device, evaluator.trainer.precision,
+                             torch.float32) != torch.float32
+
+
 def evaluator_for(args: argparse.Namespace, precision: str) -> DensePruneEvaluator:
     """The dense_prune evaluator of the benchmark's study, in ``precision``."""
     config: dict = {"space": "dense_prune", "seed": 0, "trainer": {"precision": precision}}
@@ -160,7 +188,8 @@ def evaluator_for(args: argparse.Namespace, precision: str) -> DensePruneEvaluat
 def report(precision: str, times: dict[str, list[float]], records: list,
            args: argparse.Namespace) -> None:
     """One precision's times per candidate, the two ratios and the heads' quality."""
-    per_uncached, one_by_one, batched = (statistics.median(t) for t in times.values())
+    per_uncached, one_by_one, batched = (statistics.median(times[name])
+                                         for name in ("uncached", "one by one", "batched"))
 
     def line(name: str, label: str) -> str:
         values = times[name]
@@ -176,6 +205,10 @@ def report(precision: str, times: dict[str, list[float]], records: list,
     print(f"  batched vs one by one: {one_by_one / batched:6.1f}x   (target >= 5x)")
     print(f"  uncached vs batched:   {per_uncached / batched:6.0f}x   (both targets at once "
           f"need >= 250x)")
+    if AUTOCAST in times:
+        print(line(AUTOCAST, "uncached, backbone in bf16 too:") + " (features other than "
+              "the cached ones, for comparison)")
+        print(f"  cached vs that:        {statistics.median(times[AUTOCAST]) / one_by_one:6.1f}x")
     done = [r for r in records if hasattr(r, "metrics")]
     accuracy = np.mean([r.metrics["val_accuracy"] for r in done])
     auroc = [auroc_of(r.splits["test"].attributes[ODIN_SCORE],
