@@ -216,8 +216,8 @@ def train_heads(masks: np.ndarray, seeds: list[int], columns: torch.Tensor,
     ``trainer.precision`` is honoured as by the shared trainer: with bf16 the first layer's
     products run in bfloat16 (see :class:`_Step`; fp32 weights, optimiser and loss), on
     features gathered as bfloat16. On a CPU with AMX (2 cores, 32 heads) that makes a batched
-    step 1.3x faster, and one head's 1.2x slower (a small bfloat16 product costs more to set
-    up than it saves); ``auto`` stays fp32 on the CPU.
+    step 1.3x faster, and one head's 1.3x slower (a small bfloat16 product is no faster, and
+    the conversions to and from bfloat16 add operations); ``auto`` stays fp32 on the CPU.
     """
     started = time.perf_counter()
     k = len(masks)
