@@ -69,11 +69,6 @@ class BatchedHeads(nn.Module):
         self.register_buffer("kept", torch.tensor([len(active) for active in kept]))
         self.w1, self.w2, self.b2 = nn.Parameter(w1), nn.Parameter(w2), nn.Parameter(b2)
 
-    @property
-    def b1(self) -> torch.Tensor:
-        """The first layer's bias ``(K, hidden)``: the last row of ``w1``."""
-        return self.w1[:, -1]
-
     def gather(self, padded: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """Each head's inputs ``(K, width + 1, B)`` from :func:`padded_columns` ``(P + 2, B)``,
         written into ``out`` ``(K · (width + 1), B)`` when given (no allocation per step)."""
